@@ -341,6 +341,7 @@ public final class ActivationStore {
     private int[][] shardMeta;
     private int cursor;
     private long sequence;
+    private ActivationSourceException failure;
     private volatile boolean closed;
 
     StoreReader(int[] order, SplittableRandom rowRandom, int rowsPerBatch) {
@@ -349,11 +350,25 @@ public final class ActivationStore {
       this.rowsPerBatch = rowsPerBatch;
     }
 
+    /** Once a shard has failed, every later call fails the same way: never skip to the next shard. */
     @Override
     public synchronized ActivationBatch next() {
       if (closed) {
         return null;
       }
+      if (failure != null) {
+        throw new ActivationSourceException(failure.getMessage(), failure);
+      }
+      try {
+        return read();
+      } catch (ActivationSourceException e) {
+        failure = e;
+        closeCurrent();
+        throw e;
+      }
+    }
+
+    private ActivationBatch read() {
       while (current == null || cursor >= currentRows) {
         closeCurrent();
         if (nextShard >= order.length) {

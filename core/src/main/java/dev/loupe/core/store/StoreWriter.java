@@ -61,7 +61,7 @@ public final class StoreWriter implements ActivationSink {
   /**
    * Buffers the batch's rows, writing full shards as they fill.
    *
-   * @throws ActivationSourceException when the batch's hook, width or labelling disagrees with the
+   * @throws ActivationSourceException when the batch's model, hook, width or labelling disagrees with the
    *     store, the writer is closed, or a shard cannot be written (naming the store and file)
    */
   @Override
@@ -75,6 +75,10 @@ public final class StoreWriter implements ActivationSink {
     if (!batch.hookName().equals(manifest.hookName())) {
       throw new ActivationSourceException("store " + dir + " holds hook " + manifest.hookName() + ", batch " + batch
           + " is from " + batch.hookName());
+    }
+    if (!batch.modelId().equals(manifest.modelId())) {
+      throw new ActivationSourceException("store " + dir + " holds model " + manifest.modelId() + ", batch " + batch
+          + " is from model " + batch.modelId());
     }
     Boolean labelled = manifest.labelled();
     if (labelled == null && rows > 0) {

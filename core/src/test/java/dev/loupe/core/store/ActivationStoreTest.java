@@ -183,6 +183,8 @@ class ActivationStoreTest {
           .isInstanceOf(ActivationSourceException.class).hasMessageContaining("width 8");
       assertThatThrownBy(() -> w.accept(ActivationBatch.ofValues(MODEL, "hook_embed", 0, 1, WIDTH, new float[WIDTH])))
           .hasMessageContaining("hook_embed");
+      assertThatThrownBy(() -> w.accept(ActivationBatch.ofValues("llama", HOOK, 0, 1, WIDTH, new float[WIDTH])))
+          .hasMessageContaining("model llama");
     }
   }
 
@@ -220,6 +222,8 @@ class ActivationStoreTest {
     assertThat(src.next()).isNotNull();
     assertThatThrownBy(src::next).isInstanceOf(ActivationSourceException.class)
         .hasMessageContaining("shard-000001.safetensors").hasMessageContaining("truncated");
+    assertThatThrownBy(src::next).as("the reader does not skip the bad shard on retry")
+        .hasMessageContaining("shard-000001.safetensors");
     src.close();
   }
 

@@ -35,7 +35,7 @@ public final class ActivationSources {
    * Reads ahead of the consumer: a daemon thread pulls up to {@code batches} batches from {@code src}
    * into a bounded queue while the consumer works on earlier ones. A failure of {@code src} is
    * delivered to the consumer, in order, as an {@link ActivationSourceException} whose cause is the
-   * original. Closing stops the thread and closes {@code src}.
+   * original, and again on every later call. Closing stops the thread and closes {@code src}.
    *
    * @param batches how many batches may wait in the queue (&gt;= 1)
    * @throws IllegalArgumentException when batches &lt; 1
@@ -300,6 +300,7 @@ public final class ActivationSources {
     private final Thread thread;
     private volatile boolean closed;
     private boolean ended;
+    private Throwable failure;
 
     Prefetching(ActivationSource src, int batches) {
       this.src = src;
@@ -343,19 +344,22 @@ public final class ActivationSources {
       if (closed || ended) {
         return null;
       }
-      Object item = queue.take();
-      if (closed || item == END) {
-        ended = true;
-        return null;
-      }
-      if (item instanceof Throwable t) {
-        ended = true;
-        if (t instanceof ActivationSourceException e) {
-          throw new ActivationSourceException(e.getMessage(), e);
+      if (failure == null) {
+        Object item = queue.take();
+        if (closed || item == END) {
+          ended = true;
+          return null;
         }
-        throw new ActivationSourceException("prefetching " + src.hookName() + " failed: " + t, t);
+        if (!(item instanceof Throwable t)) {
+          return (ActivationBatch) item;
+        }
+        failure = t;
       }
-      return (ActivationBatch) item;
+      // A failure is final: every later call reports it again rather than looking like the end.
+      if (failure instanceof ActivationSourceException e) {
+        throw new ActivationSourceException(e.getMessage(), e);
+      }
+      throw new ActivationSourceException("prefetching " + src.hookName() + " failed: " + failure, failure);
     }
 
     @Override

@@ -20,13 +20,20 @@ final class MappedRegion {
   private final long start;
   private final long length;
   private final MappedByteBuffer[] chunks;
+  private final long chunk;
 
   MappedRegion(Path file, FileChannel channel, long start, long length) {
+    this(file, channel, start, length, CHUNK);
+  }
+
+  /** With a given chunk size, so tests can exercise reads that straddle chunks without 2 GB files. */
+  MappedRegion(Path file, FileChannel channel, long start, long length, long chunk) {
+    this.chunk = chunk;
     this.file = file;
     this.channel = channel;
     this.start = start;
     this.length = length;
-    this.chunks = new MappedByteBuffer[(int) ((length + CHUNK - 1) / CHUNK)];
+    this.chunks = new MappedByteBuffer[(int) ((length + chunk - 1) / chunk)];
   }
 
   long length() {
@@ -35,8 +42,8 @@ final class MappedRegion {
 
   private synchronized MappedByteBuffer chunk(int i) {
     if (chunks[i] == null) {
-      long off = i * CHUNK;
-      long len = Math.min(CHUNK, length - off);
+      long off = i * chunk;
+      long len = Math.min(chunk, length - off);
       try {
         chunks[i] = channel.map(FileChannel.MapMode.READ_ONLY, start + off, len);
       } catch (IOException e) {
@@ -58,20 +65,20 @@ final class MappedRegion {
     if (len == 0) {
       return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN);
     }
-    int first = (int) (pos / CHUNK);
-    int last = (int) ((pos + len - 1) / CHUNK);
+    int first = (int) (pos / chunk);
+    int last = (int) ((pos + len - 1) / chunk);
     if (first == last) {
       ByteBuffer b = chunk(first).duplicate();
-      int p = (int) (pos - first * CHUNK);
+      int p = (int) (pos - first * chunk);
       b.position(p).limit(p + len);
       return b.slice().order(ByteOrder.LITTLE_ENDIAN);
     }
     ByteBuffer out = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
     long at = pos;
     while (out.hasRemaining()) {
-      int c = (int) (at / CHUNK);
+      int c = (int) (at / chunk);
       ByteBuffer b = chunk(c).duplicate();
-      int p = (int) (at - c * CHUNK);
+      int p = (int) (at - c * chunk);
       int n = (int) Math.min(out.remaining(), b.capacity() - p);
       b.position(p).limit(p + n);
       out.put(b);

@@ -110,6 +110,8 @@ class ActivationSourcesTest {
     assertThat(src.next()).isNotNull();
     assertThat(src.next()).isNotNull();
     assertThatThrownBy(src::next).isInstanceOf(ActivationSourceException.class).hasMessageContaining("disk on fire");
+    assertThatThrownBy(src::next).as("a failure is not mistaken for the end on retry")
+        .isInstanceOf(ActivationSourceException.class).hasMessageContaining("disk on fire");
     src.close();
   }
 
