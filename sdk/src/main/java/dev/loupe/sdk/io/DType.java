@@ -6,12 +6,15 @@ import java.util.Locale;
 /**
  * Element types of tensor files, named as the safetensors header names them. Knows each type's
  * size and how to widen it to float32 or int, so readers never special-case a dtype twice.
+ *
+ * <p>Declared in the reference implementation's order (increasing alignment): writers lay tensors
+ * out in descending order of this, then by name, which is what makes our files byte-identical.
  */
 public enum DType {
-  BOOL(1), U8(1), I8(1), F8_E4M3(1), F8_E5M2(1),
+  BOOL(1), U8(1), I8(1), F8_E5M2(1), F8_E4M3(1),
   I16(2), U16(2), F16(2), BF16(2),
   I32(4), U32(4), F32(4),
-  I64(8), U64(8), F64(8);
+  F64(8), I64(8), U64(8);
 
   private final int size;
 

@@ -5,8 +5,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -15,8 +18,10 @@ import java.util.zip.Checksum;
 /**
  * Reads and writes the Hugging Face safetensors format: an 8-byte little-endian header length N,
  * N bytes of UTF-8 JSON ({@code {name: {dtype, shape, data_offsets}, "__metadata__": {..}}}),
- * then the data buffer. Files are written with tensors in name order, the header padded with
- * spaces to a multiple of 8 bytes (as the reference implementation does), atomically.
+ * then the data buffer. Files are written as the reference (Rust/Python) implementation writes
+ * them, byte for byte: tensors laid out by descending dtype alignment, then by name (so a file of
+ * one dtype is in name order), the header padded with spaces to a multiple of 8 bytes. Writes are
+ * atomic.
  *
  * <p>All methods are static and thread-safe.
  */
@@ -39,7 +44,7 @@ public final class Safetensors {
   }
 
   /**
-   * Writes tensors (in name order) and metadata to {@code file} atomically.
+   * Writes tensors (in {@link #layoutOrder} order) and metadata to {@code file} atomically.
    *
    * @param metadata string pairs for {@code __metadata__}; may be null or empty
    * @return the file's size in bytes
@@ -66,7 +71,7 @@ public final class Safetensors {
 
   /**
    * Starts streaming a file whose tensors are declared up front: write each tensor's bytes in
-   * {@link StreamingWriter#order()} (name order), then {@link StreamingWriter#commit()}. For tensors
+   * {@link StreamingWriter#order()} ({@link #layoutOrder}), then {@link StreamingWriter#commit()}. For tensors
    * too large to hold in memory at once.
    */
   public static StreamingWriter writer(Path file, Map<String, TensorSpec> tensors, Map<String, String> metadata,
@@ -75,8 +80,20 @@ public final class Safetensors {
   }
 
   /**
-   * The header bytes (length prefix included) for these tensors, laid out in name order: exactly
-   * what {@link #write} puts before the data.
+   * The order tensors are laid out in a file: descending dtype alignment ({@link DType} order),
+   * then name, as the reference implementation does, so every tensor starts aligned to its
+   * element size.
+   */
+  public static List<String> layoutOrder(Map<String, TensorSpec> tensors) {
+    List<String> names = new ArrayList<>(tensors.keySet());
+    names.sort(Comparator.comparing((String n) -> tensors.get(n).dtype()).reversed()
+        .thenComparing(Comparator.naturalOrder()));
+    return names;
+  }
+
+  /**
+   * The header bytes (length prefix included) for these tensors, laid out in {@link #layoutOrder}:
+   * exactly what {@link #write} puts before the data.
    */
   public static byte[] header(Map<String, TensorSpec> tensors, Map<String, String> metadata) {
     StringBuilder json = new StringBuilder("{");
@@ -95,7 +112,8 @@ public final class Safetensors {
       json.append('}');
     }
     long offset = 0;
-    for (Map.Entry<String, TensorSpec> e : new TreeMap<>(tensors).entrySet()) {
+    for (String name : layoutOrder(tensors)) {
+      Map.Entry<String, TensorSpec> e = Map.entry(name, tensors.get(name));
       if (e.getKey().equals("__metadata__")) {
         throw new IllegalArgumentException("a tensor cannot be named __metadata__");
       }
@@ -169,12 +187,11 @@ public final class Safetensors {
         Checksum checksum) throws IOException {
       this.file = file;
       this.checksum = checksum;
-      TreeMap<String, TensorSpec> sorted = new TreeMap<>(tensors);
-      this.order = sorted.keySet().toArray(new String[0]);
+      this.order = layoutOrder(tensors).toArray(new String[0]);
       this.ends = new long[order.length];
       long off = 0;
       for (int i = 0; i < order.length; i++) {
-        off += sorted.get(order[i]).byteSize();
+        off += tensors.get(order[i]).byteSize();
         ends[i] = off;
       }
       this.dataBytes = off;
@@ -190,7 +207,7 @@ public final class Safetensors {
     }
 
     /** Tensor names in the order their bytes must be written. */
-    public java.util.List<String> order() {
+    public List<String> order() {
       return Arrays.asList(order.clone());
     }
 

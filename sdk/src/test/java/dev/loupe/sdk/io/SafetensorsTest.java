@@ -108,6 +108,54 @@ class SafetensorsTest {
   }
 
   @Test
+  void padsTheHeaderToEightBytesLikeTheReferenceImplementation() throws IOException {
+    // Header lengths the reference implementation's own tests expect for these inputs.
+    Path a = dir.resolve("attn.safetensors");
+    Safetensors.write(a, Map.of("attn0", TensorData.f32(new float[] {0, 1, 2, 3, 4, 5}, 1, 1, 2, 3)), null);
+    byte[] bytes = Files.readAllBytes(a);
+    assertThat(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0)).isEqualTo(72);
+    assertThat(new String(bytes, 8, 72, StandardCharsets.UTF_8))
+        .isEqualTo("{\"attn0\":{\"dtype\":\"F32\",\"shape\":[1,1,2,3],\"data_offsets\":[0,24]}}       ");
+    assertThat(bytes).hasSize(8 + 72 + 24);
+
+    Path empty = dir.resolve("empty.safetensors");
+    Safetensors.write(empty, Map.of(), Map.of("framework", "pt"));
+    assertThat(Files.readAllBytes(empty)).isEqualTo(
+        concat(new byte[] {40, 0, 0, 0, 0, 0, 0, 0}, "{\"__metadata__\":{\"framework\":\"pt\"}}     "));
+    Safetensors.write(empty, Map.of(), null);
+    assertThat(Files.readAllBytes(empty)).isEqualTo(concat(new byte[] {8, 0, 0, 0, 0, 0, 0, 0}, "{}      "));
+  }
+
+  @Test
+  void laysOutMixedDtypesByDescendingAlignmentThenName() throws IOException {
+    Path f = dir.resolve("mixed.safetensors");
+    Map<String, TensorData> t = new LinkedHashMap<>();
+    t.put("a_half", TensorData.f16(new float[] {1}, 1));
+    t.put("b_int", TensorData.i32(new int[] {2}, 1));
+    t.put("c_long", TensorData.i64(new long[] {3}, 1));
+    t.put("d_float", TensorData.f32(new float[] {4}, 1));
+    t.put("e_bf", TensorData.bf16(new float[] {5}, 1));
+    Safetensors.write(f, t, null);
+    try (SafetensorsFile st = Safetensors.open(f)) {
+      assertThat(st.tensors().values()).extracting(TensorInfo::name, TensorInfo::begin).containsExactlyInAnyOrder(
+          org.assertj.core.groups.Tuple.tuple("c_long", 0L), org.assertj.core.groups.Tuple.tuple("d_float", 8L),
+          org.assertj.core.groups.Tuple.tuple("b_int", 12L), org.assertj.core.groups.Tuple.tuple("e_bf", 16L),
+          org.assertj.core.groups.Tuple.tuple("a_half", 18L));
+      assertThat(st.readFloats("a_half")).containsExactly(1f);
+      assertThat(st.readLongs("c_long")).containsExactly(3L);
+    }
+    String header = new String(Files.readAllBytes(f), 8, 40, StandardCharsets.UTF_8);
+    assertThat(header).startsWith("{\"c_long\":");
+  }
+
+  private static byte[] concat(byte[] prefix, String text) {
+    byte[] t = text.getBytes(StandardCharsets.UTF_8);
+    byte[] out = java.util.Arrays.copyOf(prefix, prefix.length + t.length);
+    System.arraycopy(t, 0, out, prefix.length, t.length);
+    return out;
+  }
+
+  @Test
   void readsAFileWhoseHeaderIsPaddedWithSpaces() throws IOException {
     Path f = write("padded", "{\"x\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}      ", new byte[] {7, 0, 0, 0});
     try (SafetensorsFile st = Safetensors.open(f)) {
