@@ -203,6 +203,19 @@ class ActivationStoreTest {
   }
 
   @Test
+  void appendAfterACrashReplacesTheUnlistedShardFile() throws Exception {
+    writeStore(100, 100, DType.F32, false);
+    // A crash left a complete but unlisted shard-000001 holding rows that were never committed.
+    Files.copy(dir.resolve("shard-000000.safetensors"), dir.resolve("shard-000001.safetensors"));
+    try (StoreWriter w = ActivationStore.create(dir, MODEL, HOOK, WIDTH, StoreOptions.defaults().shardRows(100).append(true))) {
+      w.accept(batch(100, 50, false));
+    }
+    ActivationStore store = ActivationStore.open(dir);
+    assertThat(readIds(store.reader(1000), 0)).isEqualTo(range(150));
+    assertThat(store.verify().strayFiles()).isEmpty();
+  }
+
+  @Test
   void writerThatNeverClosesLeavesOnlyCompleteShardsListed() throws Exception {
     StoreWriter w = ActivationStore.create(dir, MODEL, HOOK, WIDTH, StoreOptions.defaults().shardRows(100));
     w.accept(batch(0, 250, false));

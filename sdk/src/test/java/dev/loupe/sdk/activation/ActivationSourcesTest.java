@@ -165,6 +165,9 @@ class ActivationSourcesTest {
       }
     });
     reader.start();
+    while (reader.getState() != Thread.State.WAITING && reader.isAlive()) {
+      Thread.onSpinWait(); // until the reader is parked in next(), so close() really has to wake it
+    }
     src.close();
     reader.join(5000);
     assertThat(reader.isAlive()).isFalse();
