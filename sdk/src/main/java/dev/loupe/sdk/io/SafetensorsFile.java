@@ -29,7 +29,8 @@ import java.util.Set;
  * is memory-mapped per tensor on first use, in chunks, so files and tensors over 2 GB work.
  *
  * <p>Thread-safe: any number of threads may read tensors concurrently. Closing releases the
- * channel; buffers handed out before stay valid until garbage-collected.
+ * channel; buffers handed out before stay valid until garbage-collected, and reading a tensor not
+ * yet mapped after close fails with an {@link java.io.UncheckedIOException}.
  */
 public final class SafetensorsFile implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper()
