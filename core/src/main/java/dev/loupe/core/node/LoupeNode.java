@@ -1,0 +1,113 @@
+package dev.loupe.core.node;
+
+import dev.loupe.core.cluster.ClusterNodes;
+import dev.loupe.core.cluster.ClusterOptions;
+import dev.loupe.core.job.InputResolvers;
+import dev.loupe.core.job.JobHandle;
+import dev.loupe.core.job.JobManager;
+import dev.loupe.core.job.JobRequest;
+import dev.loupe.core.job.ResolvedInput;
+import dev.loupe.core.plugin.PluginHost;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One running Loupe core: a Vert.x instance (local or clustered), the model sessions and harvests
+ * it hosts, the plugins it has loaded and the jobs it runs. {@code loupe serve} and
+ * {@code loupe demo} each run one; in cluster mode several JVMs each run one and share the event
+ * bus, so a job on one node reads a stream harvested on another.
+ */
+public final class LoupeNode implements AutoCloseable {
+  private final Vertx vertx;
+  private final boolean clustered;
+  private final NodeServices services;
+  private final PluginHost plugins;
+  private final JobManager jobs;
+  private final InputResolvers inputs;
+
+  private LoupeNode(Vertx vertx, boolean clustered, String nodeId, PluginHost plugins, Path runDir, int workers) {
+    this.vertx = vertx;
+    this.clustered = clustered;
+    this.services = new NodeServices(vertx, nodeId);
+    this.plugins = plugins;
+    this.jobs = new JobManager(plugins, runDir, workers, vertx);
+    this.inputs = NodeInputResolvers.register(InputResolvers.withDefaults(), () -> services);
+  }
+
+  /**
+   * Starts a node; blocks until its Vert.x instance is up (for a cluster: joined).
+   *
+   * @param cluster cluster settings, or null for a local node
+   * @param plugins the plugin host; the node closes it when it closes
+   */
+  public static LoupeNode start(String nodeId, ClusterOptions cluster, PluginHost plugins, Path runDir, int workers) {
+    Objects.requireNonNull(plugins, "plugins");
+    Vertx vertx = cluster == null ? Vertx.vertx()
+        : ClusterNodes.start(cluster).toCompletionStage().toCompletableFuture().join();
+    try {
+      return new LoupeNode(vertx, cluster != null, nodeId, plugins, runDir, workers);
+    } catch (RuntimeException e) {
+      vertx.close();
+      throw e;
+    }
+  }
+
+  public Vertx vertx() { return vertx; }
+  public boolean clustered() { return clustered; }
+  public String nodeId() { return services.nodeId(); }
+  public NodeServices services() { return services; }
+  public PluginHost plugins() { return plugins; }
+  public JobManager jobs() { return jobs; }
+  public InputResolvers inputs() { return inputs; }
+
+  /**
+   * Starts a job: validates the config against the method before opening any input, resolves the
+   * inputs (a {@code stream} input subscribes at once), then runs it on a worker.
+   *
+   * @param method a method id from the loaded plugins
+   * @param config the method's options
+   * @param inputSpecs input name to input spec ({@code {stream: {id}}}, {@code {model: {...}}}, ...)
+   * @param jobId the job id, or null for a generated one
+   * @throws dev.loupe.sdk.config.ConfigException naming the field on a bad config or input spec
+   */
+  public JobHandle startJob(String method, Map<String, Object> config, Map<String, Object> inputSpecs, String jobId) {
+    plugins.method(method).info().config().validate(config);
+    JobRequest.Builder req = JobRequest.builder(method).config(config).jobId(jobId);
+    List<ResolvedInput> opened = new ArrayList<>();
+    try {
+      for (Map.Entry<String, Object> in : inputSpecs.entrySet()) {
+        ResolvedInput r = inputs.resolve(in.getKey(), in.getValue());
+        opened.add(r);
+        req.input(in.getKey(), r.source()).inputDescription(in.getKey(), in.getValue());
+        if (r.model() != null) {
+          req.model(in.getKey(), r.model());
+        }
+      }
+      return jobs.start(req.build());
+    } catch (RuntimeException e) {
+      opened.forEach(r -> r.source().close());
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      jobs.close();
+    } finally {
+      try {
+        services.close();
+      } finally {
+        try {
+          plugins.close();
+        } finally {
+          vertx.close().toCompletionStage().toCompletableFuture().join();
+        }
+      }
+    }
+  }
+}
