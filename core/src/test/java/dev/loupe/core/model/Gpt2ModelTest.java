@@ -42,7 +42,7 @@ class Gpt2ModelTest {
     int[] tokens = {72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100};
     ForwardResult r = model.forward(new int[][] {tokens}, ForwardHooks.none(), manager);
     double[][] expected = new ReferenceGpt2(model).logits(tokens, -1);
-    assertClose(r.logits().toFloatArray(), expected, 1e-4);
+    ReferenceGpt2.assertClose(r.logits().toFloatArray(), expected, 1e-4);
   }
 
   @Test
@@ -137,16 +137,4 @@ class Gpt2ModelTest {
     return Math.sqrt(s / v.length);
   }
 
-  /** Asserts float logits [pos*vocab] equal expected [pos][vocab] within tol. */
-  public static void assertClose(float[] actual, double[][] expected, double tol) {
-    int vocab = expected[0].length;
-    assertThat(actual).hasSize(expected.length * vocab);
-    double worst = 0;
-    for (int i = 0; i < expected.length; i++) {
-      for (int v = 0; v < vocab; v++) {
-        worst = Math.max(worst, Math.abs(actual[i * vocab + v] - expected[i][v]));
-      }
-    }
-    assertThat(worst).as("largest absolute difference").isLessThan(tol);
-  }
 }

@@ -1,5 +1,7 @@
 package dev.loupe.core.model;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import java.util.HashMap;
 import java.util.Map;
@@ -147,5 +149,18 @@ public final class ReferenceGpt2 {
         x[i][j] += y[i][j];
       }
     }
+  }
+
+  /** Asserts float logits [pos*vocab] equal expected [pos][vocab] within tol. */
+  public static void assertClose(float[] actual, double[][] expected, double tol) {
+    int vocab = expected[0].length;
+    assertThat(actual).hasSize(expected.length * vocab);
+    double worst = 0;
+    for (int i = 0; i < expected.length; i++) {
+      for (int v = 0; v < vocab; v++) {
+        worst = Math.max(worst, Math.abs(actual[i * vocab + v] - expected[i][v]));
+      }
+    }
+    assertThat(worst).as("largest absolute difference").isLessThan(tol);
   }
 }
