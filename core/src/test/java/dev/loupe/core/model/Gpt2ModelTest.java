@@ -112,6 +112,24 @@ class Gpt2ModelTest {
   }
 
   @Test
+  void embeddingHooksHoldTheRowsOfTheEmbeddingTables() {
+    Gpt2Model model = Gpt2Model.random(TestModels.smallConfig(), 3, manager);
+    ForwardResult r = model.forward(new int[][] {{7, 9}, {9}}, ForwardHooks.capturing(Set.of("hook_embed", "hook_pos_embed")),
+        manager);
+    float[] wte = model.weight("wte.weight").toFloatArray();
+    float[] wpe = model.weight("wpe.weight").toFloatArray();
+    float[] embed = r.captured().get("hook_embed").toFloatArray();
+    float[] pos = r.captured().get("hook_pos_embed").toFloatArray();
+    assertThat(pos).hasSize(2 * 2 * 32);
+    for (int j = 0; j < 32; j++) {
+      assertThat(embed[32 + j]).isEqualTo(wte[9 * 32 + j]);
+      assertThat(embed[2 * 32 + j]).isEqualTo(wte[9 * 32 + j]);
+      assertThat(pos[32 + j]).isEqualTo(wpe[32 + j]);
+      assertThat(pos[3 * 32 + j]).as("every sequence gets the same positions").isEqualTo(wpe[32 + j]);
+    }
+  }
+
+  @Test
   void badTokensAreRejectedNamingTheSequenceAndIndex() {
     Gpt2Model model = Gpt2Model.random(TestModels.smallConfig(), 1, manager);
     assertThatThrownBy(() -> model.forward(new int[][] {{1}, {}}, ForwardHooks.none(), manager))
