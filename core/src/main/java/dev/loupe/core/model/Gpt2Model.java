@@ -161,11 +161,10 @@ public final class Gpt2Model implements AutoCloseable {
     for (Map.Entry<String, Shape> e : weightShapes(config).entrySet()) {
       String name = e.getKey();
       float[] v = new float[Math.toIntExact(e.getValue().size())];
-      if (name.endsWith(".bias")) {
-        // zeros
-      } else if (name.contains("ln_")) {
+      boolean bias = name.endsWith(".bias");
+      if (!bias && name.contains("ln_")) {
         java.util.Arrays.fill(v, 1f);
-      } else {
+      } else if (!bias) {
         double std = name.endsWith("c_proj.weight") ? projStd : INIT_STD;
         Random r = new Random(seed * 0x9E3779B97F4A7C15L + name.hashCode());
         for (int i = 0; i < v.length; i++) {

@@ -141,7 +141,11 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
   public Trace trace(int[][] tokens) {
     checkOpen();
     model.validateTokens(tokens);
-    return new LocalTrace(this, tokens, manager.newSubManager());
+    int[][] copy = new int[tokens.length][];
+    for (int i = 0; i < tokens.length; i++) {
+      copy[i] = tokens[i].clone();
+    }
+    return new LocalTrace(this, copy, manager.newSubManager());
   }
 
   @Override
