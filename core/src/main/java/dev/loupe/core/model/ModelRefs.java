@@ -1,0 +1,87 @@
+package dev.loupe.core.model;
+
+import ai.djl.ndarray.NDManager;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The model references that need no files: {@code tiny} and {@code random-gpt2:...}, randomly
+ * initialised GPT-2s with the byte tokenizer, for tests, benchmarks and trying the tools out.
+ */
+public final class ModelRefs {
+  /** 4 layers, d_model 128, 4 heads, context 256, byte vocabulary, seed 0. */
+  public static final String TINY = "tiny";
+  /** Prefix of {@code random-gpt2:<layers>x<d_model>[x<heads>][@<seed>]}. */
+  public static final String RANDOM_PREFIX = "random-gpt2:";
+  /** Context length of the random models. */
+  public static final int RANDOM_CONTEXT = 256;
+
+  private static final Pattern RANDOM = Pattern.compile(
+      "random-gpt2:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
+
+  private ModelRefs() {
+  }
+
+  /** The config of {@code tiny}. */
+  public static Gpt2Config tinyConfig() {
+    return Gpt2Config.of(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, 128, 4, 4);
+  }
+
+  /** Resolves {@code tiny}. */
+  public static ModelResolver tiny() {
+    return new ModelResolver() {
+      @Override
+      public boolean handles(String ref) {
+        return TINY.equals(ref);
+      }
+
+      @Override
+      public LoadedModel load(String ref, NDManager parent) {
+        return new LoadedModel(ref, Gpt2Model.random(tinyConfig(), 0, parent), ByteTokenizer.instance());
+      }
+
+      @Override
+      public String describe() {
+        return "tiny (random GPT-2: 4 layers, d_model 128, 4 heads, context 256, byte vocabulary)";
+      }
+    };
+  }
+
+  /**
+   * Resolves {@code random-gpt2:<layers>x<d_model>[x<heads>][@<seed>]}; heads default to
+   * d_model/32 (at least 1), the seed to 0.
+   */
+  public static ModelResolver randomGpt2() {
+    return new ModelResolver() {
+      @Override
+      public boolean handles(String ref) {
+        return ref.startsWith(RANDOM_PREFIX);
+      }
+
+      @Override
+      public LoadedModel load(String ref, NDManager parent) {
+        Matcher m = RANDOM.matcher(ref);
+        if (!m.matches()) {
+          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
+              + describe() + ", e.g. random-gpt2:2x64");
+        }
+        int layers = Integer.parseInt(m.group(1));
+        int d = Integer.parseInt(m.group(2));
+        int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
+        long seed = m.group(4) != null ? Long.parseLong(m.group(4)) : 0;
+        Gpt2Config config;
+        try {
+          config = Gpt2Config.of(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, d, layers, heads);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
+        }
+        return new LoadedModel(ref, Gpt2Model.random(config, seed, parent), ByteTokenizer.instance());
+      }
+
+      @Override
+      public String describe() {
+        return "random-gpt2:<layers>x<d_model>[x<heads>][@<seed>]";
+      }
+    };
+  }
+}

@@ -1,0 +1,28 @@
+package dev.loupe.core.model;
+
+/**
+ * Text to token ids and back, for one model's vocabulary. Implementations are immutable and
+ * thread-safe.
+ */
+public interface Tokenizer {
+
+  /** Number of token ids; every id is in {@code [0, vocabSize)}. */
+  int vocabSize();
+
+  /** Token ids of {@code text}, no special tokens added. */
+  int[] encode(String text);
+
+  /**
+   * Text of token ids.
+   *
+   * @throws IllegalArgumentException naming the index of an id outside the vocabulary
+   */
+  String decode(int[] tokenIds);
+
+  /**
+   * A display form of one token (printable text, or an escape such as {@code \x0a}).
+   *
+   * @throws IllegalArgumentException when the id is outside the vocabulary
+   */
+  String tokenText(int tokenId);
+}
