@@ -42,6 +42,16 @@ public final class AtomicFiles {
     }
   }
 
+  /** Writes {@code bytes} to {@code target} atomically (see {@link #write(Path, Body)}). */
+  public static void write(Path target, byte[] bytes) throws IOException {
+    write(target, ch -> {
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+    });
+  }
+
   /** Starts an atomic write whose bytes the caller streams into {@link Pending#channel()}. */
   public static Pending begin(Path target) throws IOException {
     return new Pending(target);

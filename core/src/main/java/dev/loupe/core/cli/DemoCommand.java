@@ -1,0 +1,175 @@
+package dev.loupe.core.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.core.config.LoupeConfig;
+import dev.loupe.core.job.JobHandle;
+import dev.loupe.core.job.JobState;
+import dev.loupe.core.job.JobStatus;
+import dev.loupe.core.node.Harvest;
+import dev.loupe.core.node.HarvestRequest;
+import dev.loupe.core.node.LoupeNode;
+import dev.loupe.core.store.ActivationStore;
+import dev.loupe.core.store.StoreOptions;
+import dev.loupe.core.store.StoreWriter;
+import dev.loupe.core.stream.ActivationStreamConsumer;
+import dev.loupe.core.stream.StreamOptions;
+import dev.loupe.sdk.activation.ActivationBatch;
+import dev.loupe.sdk.hook.HookPoint;
+import dev.loupe.sdk.model.ModelInfo;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code loupe demo}: the platform end to end on one machine, with no input: a model session
+ * reads the built-in Europarl corpus once, and the residual stream of every layer goes out on
+ * live streams to two consumers each at the same time (an analysis job from a plugin, and an
+ * on-disk activation store); then a self-contained HTML report. As analysis plugins land, the
+ * demo grows to cover them.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Run the demo: harvest a model's activations on Europarl, analyse them with plugins, write a report.")
+final class DemoCommand implements Callable<Integer> {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @ParentCommand
+  LoupeCli parent;
+
+  @Option(names = "--model", paramLabel = "MODEL", description = "model reference (default: ${DEFAULT-VALUE})")
+  String model = "tiny";
+
+  @Option(names = "--tokens", paramLabel = "N", description = "tokens to read from the corpus (default: ${DEFAULT-VALUE})")
+  long tokens = 200_000;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: RUN_DIR/demo-DATE-TIME)")
+  Path out;
+
+  @Option(names = "--method", paramLabel = "ID", description = "analysis method run on every hook (default: ${DEFAULT-VALUE})")
+  String method = "activation-stats";
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter o = parent.spec.commandLine().getOut();
+    PrintWriter err = parent.spec.commandLine().getErr();
+    if (tokens <= 0) {
+      throw new LoupeCli.CliException(LoupeCli.USAGE, "--tokens must be > 0, got " + tokens);
+    }
+    LoupeConfig cfg = parent.config();
+    Path runDir = (out != null ? out : cfg.runDir().resolve("demo-"
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))).toAbsolutePath();
+    Files.createDirectories(runDir);
+    long t0 = System.nanoTime();
+    try (LoupeNode node = LoupeNode.start("demo", null, parent.pluginHost(cfg), runDir.resolve("jobs"), 4)) {
+      node.plugins().method(method); // fail now, naming the method, if its plugin is missing
+      String sessionId = node.services().open(model);
+      ModelInfo info = node.services().session(sessionId).orElseThrow().info();
+      List<String> hooks = new ArrayList<>();
+      for (int l = 0; l < info.nLayers(); l++) {
+        hooks.add(HookPoint.residPost(l));
+      }
+      err.println("demo: model " + model + " (" + info.architecture() + ", " + info.nLayers() + " layers, d_model "
+          + info.dModel() + "), corpus europarl, " + tokens + " tokens, hooks " + hooks);
+      HarvestRequest req = new HarvestRequest("europarl", hooks, tokens, Math.min(128, info.maxContext()), 1024, 8, 2, 60);
+      Harvest harvest = node.services().harvest(sessionId, req);
+
+      Map<String, JobHandle> jobs = new LinkedHashMap<>();
+      Map<String, CompletableFuture<Long>> stores = new LinkedHashMap<>();
+      for (String hook : hooks) {
+        String streamId = harvest.streams().get(hook);
+        jobs.put(hook, node.startJob(method, Map.of("bins", 40, "top_dims", 5),
+            Map.of("main", Map.of("stream", Map.of("id", streamId))), method + "-" + hook.replace('.', '-')));
+        stores.put(hook, storeFromStream(node, streamId, runDir.resolve("stores").resolve(hook), info.id(), hook,
+            info.hookWidth(hook)));
+      }
+      followHarvest(harvest, err);
+      Harvest done = harvest.completion().get();
+      Map<String, JobStatus> ends = new LinkedHashMap<>();
+      for (Map.Entry<String, JobHandle> j : jobs.entrySet()) {
+        ends.put(j.getKey(), j.getValue().completion().get(5, TimeUnit.MINUTES));
+      }
+      Map<String, Long> storedRows = new LinkedHashMap<>();
+      for (Map.Entry<String, CompletableFuture<Long>> s : stores.entrySet()) {
+        storedRows.put(s.getKey(), s.getValue().get(5, TimeUnit.MINUTES));
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      if (done.state() != Harvest.State.DONE) {
+        throw new LoupeCli.CliException(LoupeCli.JOB_FAILED, "harvest " + done.state() + ": " + done.message());
+      }
+      Map<String, Map<String, Object>> stats = new LinkedHashMap<>();
+      for (Map.Entry<String, JobStatus> e : ends.entrySet()) {
+        JobStatus s = e.getValue();
+        if (s.state() != JobState.SUCCEEDED) {
+          throw new LoupeCli.CliException(LoupeCli.JOB_FAILED, "job " + s.jobId() + " " + s.state() + ": " + s.message());
+        }
+        stats.put(e.getKey(), readResult(s.artifactDir().resolve("results").resolve("stats.json")));
+      }
+      Path report = DemoReport.write(runDir, info, model, done, seconds, stats, storedRows, ends);
+      o.println();
+      o.printf("Loupe demo: %s on %,d Europarl tokens in %.1f s (%,.0f tokens/s), %d hooks x 2 consumers%n",
+          model, done.tokensDone(), seconds, done.tokensDone() / seconds, hooks.size());
+      o.printf("%-28s %10s %12s %s%n", "hook", "rows", "mean |x|", "highest-variance dims");
+      for (String hook : hooks) {
+        Map<String, Object> s = stats.get(hook);
+        o.printf("%-28s %,10d %12.3f %s%n", hook, ((Number) s.get("rows")).longValue(),
+            ((Number) s.get("mean_norm")).doubleValue(), DemoReport.topDims(s));
+      }
+      o.println("report: " + report);
+      o.flush();
+      return LoupeCli.OK;
+    }
+  }
+
+  /** Drains one stream into an activation store on a thread of its own; completes with the rows written. */
+  private static CompletableFuture<Long> storeFromStream(LoupeNode node, String streamId, Path dir, String modelId,
+      String hook, int width) {
+    ActivationStreamConsumer in = ActivationStreamConsumer.subscribe(node.vertx(), streamId, new StreamOptions())
+        .toCompletionStage().toCompletableFuture().join();
+    return CompletableFuture.supplyAsync(() -> {
+      long rows = 0;
+      try (in; StoreWriter w = ActivationStore.create(dir, modelId, hook, width, StoreOptions.defaults())) {
+        ActivationBatch b;
+        while ((b = in.next()) != null) {
+          w.accept(b);
+          rows += b.rows();
+        }
+        return rows;
+      } catch (Exception e) {
+        throw new IllegalStateException("writing the store for " + hook + ": " + e.getMessage(), e);
+      }
+    });
+  }
+
+  private static void followHarvest(Harvest h, PrintWriter err) throws Exception {
+    long total = h.request().tokens();
+    long start = System.nanoTime();
+    while (true) {
+      try {
+        h.completion().get(2, TimeUnit.SECONDS);
+        return;
+      } catch (java.util.concurrent.TimeoutException stillRunning) {
+        long done = h.tokensDone();
+        double s = (System.nanoTime() - start) / 1e9;
+        err.printf("demo: %s %,d / %,d tokens (%.0f%%), %,.0f tokens/s%n", h.state().name().toLowerCase(), done, total,
+            100.0 * done / total, done / Math.max(s, 1e-9));
+        err.flush();
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> readResult(Path file) throws java.io.IOException {
+    return JSON.readValue(file.toFile(), Map.class);
+  }
+}

@@ -1,0 +1,115 @@
+package dev.loupe.core.cli;
+
+import dev.loupe.core.job.JobStatus;
+import dev.loupe.core.node.Harvest;
+import dev.loupe.sdk.io.AtomicFiles;
+import dev.loupe.sdk.model.ModelInfo;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** Writes the demo's self-contained HTML report (inline SVG plots, no external resources). */
+final class DemoReport {
+  private DemoReport() {}
+
+  static Path write(Path runDir, ModelInfo info, String model, Harvest harvest, double seconds,
+      Map<String, Map<String, Object>> stats, Map<String, Long> storedRows, Map<String, JobStatus> jobs)
+      throws IOException {
+    StringBuilder h = new StringBuilder();
+    h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Loupe demo</title><style>")
+        .append("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}")
+        .append("table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}")
+        .append("th:first-child,td:first-child{text-align:left}code{background:#f4f4f4;padding:1px 4px}")
+        .append(".note{background:#fff8e1;padding:8px 12px;border-left:4px solid #f0b400}</style></head><body>");
+    h.append("<h1>Loupe demo</h1>");
+    h.append("<p>Model <code>").append(esc(model)).append("</code>: ").append(esc(info.architecture())).append(", ")
+        .append(info.nLayers()).append(" layers, d_model ").append(info.dModel()).append(", ")
+        .append(info.nHeads()).append(" heads, context ").append(info.maxContext()).append(", ")
+        .append(String.format("%,d", info.parameters())).append(" parameters.</p>");
+    if (model.equals("tiny") || model.startsWith("random-")) {
+      h.append("<p class=\"note\">This model is randomly initialised (seeded): the numbers show the platform working, "
+          + "not learned structure. Trained demo models replace it as they ship.</p>");
+    }
+    h.append(String.format("<p>Corpus <code>europarl</code> (European Parliament, 21 languages): %,d tokens in %.1f s "
+        + "(%,.0f tokens/s end to end). One forward pass per token; every hook's stream fed two consumers at once: an "
+        + "analysis job and an activation store.</p>", harvest.tokensDone(), seconds, harvest.tokensDone() / seconds));
+    h.append("<h2>Residual stream by layer</h2><table><tr><th>hook</th><th>rows</th><th>mean ‖x‖</th><th>min ‖x‖</th>"
+        + "<th>max ‖x‖</th><th>stored rows</th><th>highest-variance dims</th><th>raw</th></tr>");
+    for (Map.Entry<String, Map<String, Object>> e : stats.entrySet()) {
+      Map<String, Object> s = e.getValue();
+      JobStatus job = jobs.get(e.getKey());
+      Path rel = runDir.relativize(job.artifactDir());
+      h.append("<tr><td><code>").append(esc(e.getKey())).append("</code></td>")
+          .append(String.format("<td>%,d</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%,d</td>",
+              num(s, "rows").longValue(), num(s, "mean_norm").doubleValue(), num(s, "min_norm").doubleValue(),
+              num(s, "max_norm").doubleValue(), storedRows.get(e.getKey())))
+          .append("<td>").append(esc(topDims(s))).append("</td>")
+          .append("<td><a href=\"").append(esc(rel.resolve("results/stats.json").toString())).append("\">stats.json</a> · ")
+          .append("<a href=\"").append(esc("stores/" + e.getKey() + "/manifest.json")).append("\">store</a></td></tr>");
+    }
+    h.append("</table><h2>Distribution of ‖x‖ per token</h2>");
+    for (Map.Entry<String, Map<String, Object>> e : stats.entrySet()) {
+      h.append("<h3><code>").append(esc(e.getKey())).append("</code></h3>").append(histogramSvg(e.getValue()));
+    }
+    h.append("<p>Artifacts: <code>jobs/</code> (each job's config.json, metrics.jsonl, results/, report.md), "
+        + "<code>stores/</code> (sharded safetensors activation stores).</p></body></html>");
+    Path file = runDir.resolve("report.html");
+    AtomicFiles.write(file, h.toString().getBytes(StandardCharsets.UTF_8));
+    return file;
+  }
+
+  static String topDims(Map<String, Object> stats) {
+    Object top = stats.get("top_variance_dims");
+    if (!(top instanceof List<?> list)) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder();
+    for (Object o : list) {
+      if (o instanceof Map<?, ?> m) {
+        if (sb.length() > 0) {
+          sb.append(", ");
+        }
+        sb.append(m.get("dim")).append(String.format(" (var %.2f)", ((Number) m.get("variance")).doubleValue()));
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String histogramSvg(Map<String, Object> stats) {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> hist = (Map<String, Object>) stats.get("norm_histogram");
+    List<?> counts = (List<?>) hist.get("counts");
+    List<?> edges = (List<?>) hist.get("edges");
+    double max = 1;
+    for (Object c : counts) {
+      max = Math.max(max, ((Number) c).doubleValue());
+    }
+    int w = 720;
+    int ht = 160;
+    double bw = (double) w / counts.size();
+    StringBuilder s = new StringBuilder("<svg width=\"" + (w + 20) + "\" height=\"" + (ht + 30)
+        + "\" xmlns=\"http://www.w3.org/2000/svg\">");
+    for (int i = 0; i < counts.size(); i++) {
+      double c = ((Number) counts.get(i)).doubleValue();
+      double bh = ht * c / max;
+      s.append(String.format("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#3b6ea8\">"
+          + "<title>%.3f–%.3f: %,d</title></rect>", 10 + i * bw, ht - bh, Math.max(bw - 1, 1), bh,
+          ((Number) edges.get(i)).doubleValue(), ((Number) edges.get(i + 1)).doubleValue(), (long) c));
+    }
+    s.append(String.format("<text x=\"10\" y=\"%d\" font-size=\"12\">%.2f</text>", ht + 20,
+        ((Number) edges.get(0)).doubleValue()));
+    s.append(String.format("<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">%.2f</text>", w + 10, ht + 20,
+        ((Number) edges.get(edges.size() - 1)).doubleValue()));
+    return s.append("</svg>").toString();
+  }
+
+  private static Number num(Map<String, Object> m, String k) {
+    return (Number) m.get(k);
+  }
+
+  private static String esc(String s) {
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+  }
+}
