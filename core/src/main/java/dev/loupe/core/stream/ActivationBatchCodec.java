@@ -1,0 +1,208 @@
+package dev.loupe.core.stream;
+
+import dev.loupe.sdk.activation.ActivationBatch;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageCodec;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * Event-bus codec for {@link ActivationBatch}: passes the instance by reference between verticles
+ * of one JVM and writes a compact little-endian binary form when a batch crosses the cluster.
+ *
+ * <p>Wire layout (all numbers little-endian):
+ * <pre>
+ *   byte    version (1)
+ *   int     modelId length, then UTF-8 bytes
+ *   int     hookName length, then UTF-8 bytes
+ *   long    sequence
+ *   int     rows
+ *   int     width
+ *   byte    flags (bit 0: labels present)
+ *   int[rows] tokenIds, docIds, positions, then labels when flagged
+ *   float32[rows * width] values, row-major
+ * </pre>
+ * Arrays are moved in bulk through a per-thread scratch buffer viewed as an int/float buffer, so
+ * there is no per-element boxing or per-element call into the Vert.x buffer. Decoding runs on an
+ * event loop, which is why producers split large batches into chunks of a few MB before sending.
+ */
+public final class ActivationBatchCodec implements MessageCodec<ActivationBatch, ActivationBatch> {
+
+  /** The name the codec is registered under; identical on every node of a cluster. */
+  public static final String NAME = "loupe.activation-batch.v1";
+
+  static final byte VERSION = 1;
+  static final byte FLAG_LABELS = 1;
+
+  /** Scratch size: large enough for bulk copies, small enough to stay in cache. */
+  private static final int SCRATCH_BYTES = 256 * 1024;
+
+  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[SCRATCH_BYTES]);
+
+  private static final Map<Vertx, Boolean> REGISTERED = Collections.synchronizedMap(new WeakHashMap<>());
+
+  /**
+   * Registers this codec as the default codec for {@link ActivationBatch} on the given Vert.x
+   * instance, once; later calls for the same instance do nothing. Thread-safe.
+   */
+  public static void registerOn(Vertx vertx) {
+    synchronized (REGISTERED) {
+      if (REGISTERED.containsKey(vertx)) {
+        return;
+      }
+      try {
+        vertx.eventBus().registerDefaultCodec(ActivationBatch.class, new ActivationBatchCodec());
+      } catch (IllegalStateException alreadyRegistered) {
+        // Someone registered it directly on the event bus; the codec is stateless, any instance will do.
+      }
+      REGISTERED.put(vertx, Boolean.TRUE);
+    }
+  }
+
+  /** Bytes this batch takes on the wire (header included). */
+  public static long encodedSize(ActivationBatch batch) {
+    return 1 + 4 + utf8(batch.modelId()).length + 4 + utf8(batch.hookName()).length + 8 + 4 + 4 + 1
+        + 4L * batch.rows() * (batch.hasLabels() ? 4 : 3) + batch.payloadBytes();
+  }
+
+  @Override
+  public void encodeToWire(Buffer buffer, ActivationBatch batch) {
+    buffer.appendByte(VERSION);
+    appendString(buffer, batch.modelId());
+    appendString(buffer, batch.hookName());
+    buffer.appendLongLE(batch.sequence());
+    buffer.appendIntLE(batch.rows());
+    buffer.appendIntLE(batch.width());
+    buffer.appendByte(batch.hasLabels() ? FLAG_LABELS : 0);
+    appendInts(buffer, batch.tokenIds());
+    appendInts(buffer, batch.docIds());
+    appendInts(buffer, batch.positions());
+    if (batch.hasLabels()) {
+      appendInts(buffer, batch.labels());
+    }
+    appendFloats(buffer, batch.values());
+  }
+
+  @Override
+  public ActivationBatch decodeFromWire(int pos, Buffer buffer) {
+    byte version = buffer.getByte(pos);
+    if (version != VERSION) {
+      throw new IllegalArgumentException("activation batch on the wire has codec version " + version
+          + ", expected " + VERSION + " (nodes of the cluster run different Loupe versions?)");
+    }
+    pos += 1;
+    int len = buffer.getIntLE(pos);
+    pos += 4;
+    String modelId = buffer.getString(pos, pos + len, "UTF-8");
+    pos += len;
+    len = buffer.getIntLE(pos);
+    pos += 4;
+    String hookName = buffer.getString(pos, pos + len, "UTF-8");
+    pos += len;
+    long sequence = buffer.getLongLE(pos);
+    pos += 8;
+    int rows = buffer.getIntLE(pos);
+    pos += 4;
+    int width = buffer.getIntLE(pos);
+    pos += 4;
+    byte flags = buffer.getByte(pos);
+    pos += 1;
+    int[] tokenIds = new int[rows];
+    pos = readInts(buffer, pos, tokenIds);
+    int[] docIds = new int[rows];
+    pos = readInts(buffer, pos, docIds);
+    int[] positions = new int[rows];
+    pos = readInts(buffer, pos, positions);
+    int[] labels = null;
+    if ((flags & FLAG_LABELS) != 0) {
+      labels = new int[rows];
+      pos = readInts(buffer, pos, labels);
+    }
+    float[] values = new float[Math.multiplyExact(rows, width)];
+    readFloats(buffer, pos, values);
+    return new ActivationBatch(modelId, hookName, sequence, rows, width, values, tokenIds, docIds, positions, labels);
+  }
+
+  /** Local delivery: batches are immutable by contract, so every consumer gets the same instance. */
+  @Override
+  public ActivationBatch transform(ActivationBatch batch) {
+    return batch;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public byte systemCodecID() {
+    return -1;
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static void appendString(Buffer buffer, String s) {
+    byte[] bytes = utf8(s);
+    buffer.appendIntLE(bytes.length);
+    buffer.appendBytes(bytes);
+  }
+
+  private static void appendInts(Buffer buffer, int[] values) {
+    byte[] scratch = SCRATCH.get();
+    ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
+    int perChunk = scratch.length / 4;
+    for (int off = 0; off < values.length; off += perChunk) {
+      int n = Math.min(perChunk, values.length - off);
+      view.clear();
+      view.asIntBuffer().put(values, off, n);
+      buffer.appendBytes(scratch, 0, n * 4);
+    }
+  }
+
+  private static void appendFloats(Buffer buffer, float[] values) {
+    byte[] scratch = SCRATCH.get();
+    ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
+    int perChunk = scratch.length / 4;
+    for (int off = 0; off < values.length; off += perChunk) {
+      int n = Math.min(perChunk, values.length - off);
+      view.clear();
+      view.asFloatBuffer().put(values, off, n);
+      buffer.appendBytes(scratch, 0, n * 4);
+    }
+  }
+
+  private static int readInts(Buffer buffer, int pos, int[] into) {
+    byte[] scratch = SCRATCH.get();
+    ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
+    int perChunk = scratch.length / 4;
+    for (int off = 0; off < into.length; off += perChunk) {
+      int n = Math.min(perChunk, into.length - off);
+      buffer.getBytes(pos, pos + n * 4, scratch, 0);
+      view.clear();
+      view.asIntBuffer().get(into, off, n);
+      pos += n * 4;
+    }
+    return pos;
+  }
+
+  private static int readFloats(Buffer buffer, int pos, float[] into) {
+    byte[] scratch = SCRATCH.get();
+    ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
+    int perChunk = scratch.length / 4;
+    for (int off = 0; off < into.length; off += perChunk) {
+      int n = Math.min(perChunk, into.length - off);
+      buffer.getBytes(pos, pos + n * 4, scratch, 0);
+      view.clear();
+      view.asFloatBuffer().get(into, off, n);
+      pos += n * 4;
+    }
+    return pos;
+  }
+}
