@@ -88,12 +88,15 @@ public final class ClusterDemoProducerMain {
         cycle[i] = SyntheticActivations.batch(seed, i, rows, width);
       }
       long seq = 0;
+      long t0 = System.nanoTime();
       for (; (batches < 0 || seq < batches) && !stop.requested(); seq++) {
         producer.accept(distinct > 0 ? cycle[(int) (seq % distinct)].withSequence(seq)
             : SyntheticActivations.batch(seed, seq, rows, width));
       }
       producer.close();
-      out.println("DONE " + seq);
+      long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      out.println("DONE " + seq + " in " + elapsedMs + " ms, " + TimeUnit.NANOSECONDS.toMillis(producer.stats().waitNanos())
+          + " ms of it waiting for consumers' credit");
       out.flush();
       // Stay in the cluster until told: the end-of-stream message must reach the consumers first.
       stop.await();

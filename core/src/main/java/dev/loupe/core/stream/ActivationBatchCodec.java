@@ -4,6 +4,8 @@ import dev.loupe.sdk.activation.ActivationBatch;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -72,6 +74,11 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
 
   @Override
   public void encodeToWire(Buffer buffer, ActivationBatch batch) {
+    ByteBuf direct = nettyBuffer(buffer);
+    if (direct != null) {
+      // One allocation of the final size instead of repeated doubling while appending.
+      direct.ensureWritable((int) Math.min(Integer.MAX_VALUE, encodedSize(batch)));
+    }
     buffer.appendByte(VERSION);
     appendString(buffer, batch.modelId());
     appendString(buffer, batch.hookName());
@@ -144,6 +151,22 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
     return -1;
   }
 
+  /**
+   * The Netty buffer behind a Vert.x buffer, to copy arrays straight in and out of it (one copy
+   * instead of two through the scratch array); null when the buffer is some other implementation.
+   * Buffer indices are the same as the Netty buffer's reader-relative indices only when the
+   * reader index is 0, which is how Vert.x creates them; otherwise the portable path is taken.
+   */
+  private static ByteBuf nettyBuffer(Buffer buffer) {
+    if (buffer instanceof BufferInternal internal) {
+      ByteBuf bb = internal.unwrap();
+      if (bb.readerIndex() == 0 && bb.nioBufferCount() == 1) {
+        return bb;
+      }
+    }
+    return null;
+  }
+
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
@@ -155,6 +178,14 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
   }
 
   private static void appendInts(Buffer buffer, int[] values) {
+    ByteBuf direct = nettyBuffer(buffer);
+    if (direct != null) {
+      int n = values.length * 4;
+      direct.ensureWritable(n);
+      direct.nioBuffer(direct.writerIndex(), n).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(values);
+      direct.writerIndex(direct.writerIndex() + n);
+      return;
+    }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
@@ -167,6 +198,14 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
   }
 
   private static void appendFloats(Buffer buffer, float[] values) {
+    ByteBuf direct = nettyBuffer(buffer);
+    if (direct != null) {
+      int n = values.length * 4;
+      direct.ensureWritable(n);
+      direct.nioBuffer(direct.writerIndex(), n).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values);
+      direct.writerIndex(direct.writerIndex() + n);
+      return;
+    }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
@@ -179,6 +218,11 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
   }
 
   private static int readInts(Buffer buffer, int pos, int[] into) {
+    ByteBuf direct = nettyBuffer(buffer);
+    if (direct != null) {
+      direct.nioBuffer(pos, into.length * 4).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(into);
+      return pos + into.length * 4;
+    }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
@@ -193,6 +237,11 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
   }
 
   private static int readFloats(Buffer buffer, int pos, float[] into) {
+    ByteBuf direct = nettyBuffer(buffer);
+    if (direct != null) {
+      direct.nioBuffer(pos, into.length * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into);
+      return pos + into.length * 4;
+    }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
