@@ -50,7 +50,8 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
 
   /**
    * Registers this codec as the default codec for {@link ActivationBatch} on the given Vert.x
-   * instance, once; later calls for the same instance do nothing. Thread-safe.
+   * instance, together with the codec of the row ranges that streams send large batches in;
+   * once: later calls for the same instance do nothing. Thread-safe.
    */
   public static void registerOn(Vertx vertx) {
     synchronized (REGISTERED) {
@@ -62,41 +63,112 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
       } catch (IllegalStateException alreadyRegistered) {
         // Someone registered it directly on the event bus; the codec is stateless, any instance will do.
       }
+      try {
+        vertx.eventBus().registerDefaultCodec(BatchRows.class, new BatchRowsCodec());
+      } catch (IllegalStateException alreadyRegistered) {
+        // as above
+      }
       REGISTERED.put(vertx, Boolean.TRUE);
     }
   }
 
   /** Bytes this batch takes on the wire (header included). */
   public static long encodedSize(ActivationBatch batch) {
+    return encodedSize(batch, batch.rows());
+  }
+
+  private static long encodedSize(ActivationBatch batch, int rows) {
     return 1 + 4 + utf8(batch.modelId()).length + 4 + utf8(batch.hookName()).length + 8 + 4 + 4 + 1
-        + 4L * batch.rows() * (batch.hasLabels() ? 4 : 3) + batch.payloadBytes();
+        + 4L * rows * (batch.hasLabels() ? 4 : 3) + 4L * rows * batch.width();
   }
 
   @Override
   public void encodeToWire(Buffer buffer, ActivationBatch batch) {
+    encodeRows(buffer, batch, 0, batch.rows());
+  }
+
+  /**
+   * Writes rows [from, to) of {@code batch} in the wire layout, exactly as
+   * {@code encodeToWire(buffer, batch.slice(from, to))} would, without copying the slice first.
+   */
+  static void encodeRows(Buffer buffer, ActivationBatch batch, int from, int to) {
+    int rows = to - from;
+    int width = batch.width();
     ByteBuf direct = nettyBuffer(buffer);
     if (direct != null) {
       // One allocation of the final size instead of repeated doubling while appending.
-      direct.ensureWritable((int) Math.min(Integer.MAX_VALUE, encodedSize(batch)));
+      direct.ensureWritable((int) Math.min(Integer.MAX_VALUE, encodedSize(batch, rows)));
     }
     buffer.appendByte(VERSION);
     appendString(buffer, batch.modelId());
     appendString(buffer, batch.hookName());
     buffer.appendLongLE(batch.sequence());
-    buffer.appendIntLE(batch.rows());
-    buffer.appendIntLE(batch.width());
+    buffer.appendIntLE(rows);
+    buffer.appendIntLE(width);
     buffer.appendByte(batch.hasLabels() ? FLAG_LABELS : 0);
-    appendInts(buffer, batch.tokenIds());
-    appendInts(buffer, batch.docIds());
-    appendInts(buffer, batch.positions());
+    appendInts(buffer, batch.tokenIds(), from, rows);
+    appendInts(buffer, batch.docIds(), from, rows);
+    appendInts(buffer, batch.positions(), from, rows);
     if (batch.hasLabels()) {
-      appendInts(buffer, batch.labels());
+      appendInts(buffer, batch.labels(), from, rows);
     }
-    appendFloats(buffer, batch.values());
+    appendFloats(buffer, batch.values(), from * width, rows * width);
   }
 
   @Override
   public ActivationBatch decodeFromWire(int pos, Buffer buffer) {
+    Encoded e = readHeader(pos, buffer);
+    float[] values = new float[Math.multiplyExact(e.rows, e.width)];
+    int[] tokenIds = new int[e.rows];
+    int[] docIds = new int[e.rows];
+    int[] positions = new int[e.rows];
+    int[] labels = e.labelled ? new int[e.rows] : null;
+    e.decodeInto(values, tokenIds, docIds, positions, labels, 0);
+    return new ActivationBatch(e.modelId, e.hookName, e.sequence, e.rows, e.width, values, tokenIds, docIds, positions, labels);
+  }
+
+  /**
+   * A batch still in its wire form: the header is read, the arrays are not. Lets a stream
+   * consumer decode the parts of a large batch on the reading thread straight into the arrays of
+   * the reassembled batch, instead of decoding each part on the event loop and copying again.
+   * Holds on to the received buffer, which Vert.x hands over as a private copy.
+   */
+  static final class Encoded {
+    final String modelId;
+    final String hookName;
+    final long sequence;
+    final int rows;
+    final int width;
+    final boolean labelled;
+    private final Buffer buffer;
+    private final int arraysAt;
+
+    private Encoded(String modelId, String hookName, long sequence, int rows, int width, boolean labelled,
+        Buffer buffer, int arraysAt) {
+      this.modelId = modelId;
+      this.hookName = hookName;
+      this.sequence = sequence;
+      this.rows = rows;
+      this.width = width;
+      this.labelled = labelled;
+      this.buffer = buffer;
+      this.arraysAt = arraysAt;
+    }
+
+    /** Decodes the arrays into the given ones, starting at row {@code rowOffset}; labels may be null when unlabelled. */
+    void decodeInto(float[] values, int[] tokenIds, int[] docIds, int[] positions, int[] labels, int rowOffset) {
+      int pos = arraysAt;
+      pos = readInts(buffer, pos, tokenIds, rowOffset, rows);
+      pos = readInts(buffer, pos, docIds, rowOffset, rows);
+      pos = readInts(buffer, pos, positions, rowOffset, rows);
+      if (labelled) {
+        pos = readInts(buffer, pos, labels, rowOffset, rows);
+      }
+      readFloats(buffer, pos, values, rowOffset * width, rows * width);
+    }
+  }
+
+  static Encoded readHeader(int pos, Buffer buffer) {
     byte version = buffer.getByte(pos);
     if (version != VERSION) {
       throw new IllegalArgumentException("activation batch on the wire has codec version " + version
@@ -119,20 +191,11 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
     pos += 4;
     byte flags = buffer.getByte(pos);
     pos += 1;
-    int[] tokenIds = new int[rows];
-    pos = readInts(buffer, pos, tokenIds);
-    int[] docIds = new int[rows];
-    pos = readInts(buffer, pos, docIds);
-    int[] positions = new int[rows];
-    pos = readInts(buffer, pos, positions);
-    int[] labels = null;
-    if ((flags & FLAG_LABELS) != 0) {
-      labels = new int[rows];
-      pos = readInts(buffer, pos, labels);
+    if (rows < 0 || width <= 0) {
+      throw new IllegalArgumentException("activation batch on the wire has rows=" + rows + " width=" + width
+          + ", expected rows >= 0 and width > 0");
     }
-    float[] values = new float[Math.multiplyExact(rows, width)];
-    readFloats(buffer, pos, values);
-    return new ActivationBatch(modelId, hookName, sequence, rows, width, values, tokenIds, docIds, positions, labels);
+    return new Encoded(modelId, hookName, sequence, rows, width, (flags & FLAG_LABELS) != 0, buffer, pos);
   }
 
   /** Local delivery: batches are immutable by contract, so every consumer gets the same instance. */
@@ -177,57 +240,57 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
     buffer.appendBytes(bytes);
   }
 
-  private static void appendInts(Buffer buffer, int[] values) {
+  private static void appendInts(Buffer buffer, int[] values, int from, int count) {
     ByteBuf direct = nettyBuffer(buffer);
     if (direct != null) {
-      int n = values.length * 4;
+      int n = count * 4;
       direct.ensureWritable(n);
-      direct.nioBuffer(direct.writerIndex(), n).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(values);
+      direct.nioBuffer(direct.writerIndex(), n).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(values, from, count);
       direct.writerIndex(direct.writerIndex() + n);
       return;
     }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
-    for (int off = 0; off < values.length; off += perChunk) {
-      int n = Math.min(perChunk, values.length - off);
+    for (int off = from; off < from + count; off += perChunk) {
+      int n = Math.min(perChunk, from + count - off);
       view.clear();
       view.asIntBuffer().put(values, off, n);
       buffer.appendBytes(scratch, 0, n * 4);
     }
   }
 
-  private static void appendFloats(Buffer buffer, float[] values) {
+  private static void appendFloats(Buffer buffer, float[] values, int from, int count) {
     ByteBuf direct = nettyBuffer(buffer);
     if (direct != null) {
-      int n = values.length * 4;
+      int n = count * 4;
       direct.ensureWritable(n);
-      direct.nioBuffer(direct.writerIndex(), n).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values);
+      direct.nioBuffer(direct.writerIndex(), n).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values, from, count);
       direct.writerIndex(direct.writerIndex() + n);
       return;
     }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
-    for (int off = 0; off < values.length; off += perChunk) {
-      int n = Math.min(perChunk, values.length - off);
+    for (int off = from; off < from + count; off += perChunk) {
+      int n = Math.min(perChunk, from + count - off);
       view.clear();
       view.asFloatBuffer().put(values, off, n);
       buffer.appendBytes(scratch, 0, n * 4);
     }
   }
 
-  private static int readInts(Buffer buffer, int pos, int[] into) {
+  private static int readInts(Buffer buffer, int pos, int[] into, int from, int count) {
     ByteBuf direct = nettyBuffer(buffer);
     if (direct != null) {
-      direct.nioBuffer(pos, into.length * 4).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(into);
-      return pos + into.length * 4;
+      direct.nioBuffer(pos, count * 4).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(into, from, count);
+      return pos + count * 4;
     }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
-    for (int off = 0; off < into.length; off += perChunk) {
-      int n = Math.min(perChunk, into.length - off);
+    for (int off = from; off < from + count; off += perChunk) {
+      int n = Math.min(perChunk, from + count - off);
       buffer.getBytes(pos, pos + n * 4, scratch, 0);
       view.clear();
       view.asIntBuffer().get(into, off, n);
@@ -236,17 +299,17 @@ public final class ActivationBatchCodec implements MessageCodec<ActivationBatch,
     return pos;
   }
 
-  private static int readFloats(Buffer buffer, int pos, float[] into) {
+  private static int readFloats(Buffer buffer, int pos, float[] into, int from, int count) {
     ByteBuf direct = nettyBuffer(buffer);
     if (direct != null) {
-      direct.nioBuffer(pos, into.length * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into);
-      return pos + into.length * 4;
+      direct.nioBuffer(pos, count * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into, from, count);
+      return pos + count * 4;
     }
     byte[] scratch = SCRATCH.get();
     ByteBuffer view = ByteBuffer.wrap(scratch).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = scratch.length / 4;
-    for (int off = 0; off < into.length; off += perChunk) {
-      int n = Math.min(perChunk, into.length - off);
+    for (int off = from; off < from + count; off += perChunk) {
+      int n = Math.min(perChunk, from + count - off);
       buffer.getBytes(pos, pos + n * 4, scratch, 0);
       view.clear();
       view.asFloatBuffer().get(into, off, n);

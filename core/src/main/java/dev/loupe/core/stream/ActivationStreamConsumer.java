@@ -45,7 +45,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ActivationStreamConsumer implements ActivationSource {
 
   /** One message from the producer, in send order once it reaches the queue. */
-  private record Incoming(String kind, ActivationBatch batch, int part, int parts, String reason) {
+  private record Incoming(String kind, Object batch, int part, int parts, String reason) {
     static final Incoming CLOSED = new Incoming("closed", null, 0, 0, null);
   }
 
@@ -206,7 +206,7 @@ public final class ActivationStreamConsumer implements ActivationSource {
     if (closed || ended) {
       return null;
     }
-    List<ActivationBatch> parts = null;
+    List<Object> parts = null;
     while (true) {
       Incoming in = take();
       switch (in.kind()) {
@@ -226,7 +226,7 @@ public final class ActivationStreamConsumer implements ActivationSource {
           bufferedBatches.decrementAndGet();
           grantCredit();
           if (in.parts() == 1) {
-            return in.batch();
+            return merge(List.of(in.batch()));
           }
           if (parts == null) {
             parts = new ArrayList<>(in.parts());
@@ -289,35 +289,77 @@ public final class ActivationStreamConsumer implements ActivationSource {
         .put(StreamAddresses.N, 1));
   }
 
-  private static ActivationBatch merge(List<ActivationBatch> parts) {
-    ActivationBatch first = parts.get(0);
-    int rows = 0;
-    boolean labelled = first.hasLabels();
-    for (ActivationBatch p : parts) {
-      if (p.sequence() != first.sequence() || p.width() != first.width() || p.hasLabels() != labelled) {
-        throw new ActivationSourceException("parts of batch #" + first.sequence() + " disagree: " + first + " vs " + p);
-      }
-      rows += p.rows();
+  /**
+   * Puts the parts of one batch back together: each part is a decoded batch (sent whole, or
+   * delivered locally) or a part still in wire form, which is decoded straight into place.
+   */
+  private static ActivationBatch merge(List<Object> parts) {
+    if (parts.size() == 1 && parts.get(0) instanceof ActivationBatch whole) {
+      return whole;
     }
-    int width = first.width();
+    String modelId = null;
+    String hookName = null;
+    long sequence = 0;
+    int width = 0;
+    int rows = 0;
+    Boolean labelled = null;
+    for (Object p : parts) {
+      String m;
+      String h;
+      long seq;
+      int w;
+      boolean l;
+      if (p instanceof ActivationBatch b) {
+        m = b.modelId();
+        h = b.hookName();
+        seq = b.sequence();
+        w = b.width();
+        l = b.hasLabels();
+        rows += b.rows();
+      } else {
+        ActivationBatchCodec.Encoded e = (ActivationBatchCodec.Encoded) p;
+        m = e.modelId;
+        h = e.hookName;
+        seq = e.sequence;
+        w = e.width;
+        l = e.labelled;
+        rows += e.rows;
+      }
+      if (labelled == null) {
+        modelId = m;
+        hookName = h;
+        sequence = seq;
+        width = w;
+        labelled = l;
+      } else if (seq != sequence || w != width || l != labelled || !m.equals(modelId) || !h.equals(hookName)) {
+        throw new ActivationSourceException("parts of batch #" + sequence + " disagree: part #" + seq + " of "
+            + m + " " + h + " width " + w + (l ? " labelled" : " unlabelled") + " vs " + modelId + " " + hookName
+            + " width " + width + (labelled ? " labelled" : " unlabelled"));
+      }
+    }
     float[] values = new float[Math.multiplyExact(rows, width)];
     int[] tokenIds = new int[rows];
     int[] docIds = new int[rows];
     int[] positions = new int[rows];
     int[] labels = labelled ? new int[rows] : null;
     int at = 0;
-    for (ActivationBatch p : parts) {
-      System.arraycopy(p.values(), 0, values, at * width, p.rows() * width);
-      System.arraycopy(p.tokenIds(), 0, tokenIds, at, p.rows());
-      System.arraycopy(p.docIds(), 0, docIds, at, p.rows());
-      System.arraycopy(p.positions(), 0, positions, at, p.rows());
-      if (labelled) {
-        System.arraycopy(p.labels(), 0, labels, at, p.rows());
+    for (Object p : parts) {
+      if (p instanceof ActivationBatch b) {
+        System.arraycopy(b.values(), 0, values, at * width, b.rows() * width);
+        System.arraycopy(b.tokenIds(), 0, tokenIds, at, b.rows());
+        System.arraycopy(b.docIds(), 0, docIds, at, b.rows());
+        System.arraycopy(b.positions(), 0, positions, at, b.rows());
+        if (labels != null) {
+          System.arraycopy(b.labels(), 0, labels, at, b.rows());
+        }
+        at += b.rows();
+      } else {
+        ActivationBatchCodec.Encoded e = (ActivationBatchCodec.Encoded) p;
+        e.decodeInto(values, tokenIds, docIds, positions, labels, at);
+        at += e.rows;
       }
-      at += p.rows();
     }
-    return new ActivationBatch(first.modelId(), first.hookName(), first.sequence(), rows, width,
-        values, tokenIds, docIds, positions, labels);
+    return new ActivationBatch(modelId, hookName, sequence, rows, width, values, tokenIds, docIds, positions, labels);
   }
 
   /** Data-address handler: runs on this consumer's event loop and never blocks. */
@@ -333,7 +375,7 @@ public final class ActivationStreamConsumer implements ActivationSource {
     try {
       index = Long.parseLong(headers.get(StreamAddresses.INDEX));
       in = switch (kind) {
-        case StreamAddresses.KIND_BATCH -> new Incoming(kind, (ActivationBatch) message.body(),
+        case StreamAddresses.KIND_BATCH -> new Incoming(kind, message.body(),
             Integer.parseInt(headers.get(StreamAddresses.PART)), Integer.parseInt(headers.get(StreamAddresses.PARTS)), null);
         case StreamAddresses.KIND_END -> new Incoming(kind, null, 0, 0, null);
         case StreamAddresses.KIND_FAIL -> new Incoming(kind, null, 0, 0,

@@ -223,7 +223,7 @@ public final class ActivationStreamProducer implements ActivationSink {
           + ", got a batch of width " + batch.width());
     }
     // Slicing copies the batch: do it before taking the lock, and only when someone needs it.
-    List<ActivationBatch> chunks = remoteSubscribers > 0 ? chunk(batch) : null;
+    List<Object> chunks = remoteSubscribers > 0 ? chunk(batch) : null;
     long waited = 0;
     lock.lockInterruptibly();
     try {
@@ -362,19 +362,20 @@ public final class ActivationStreamProducer implements ActivationSink {
     return n;
   }
 
-  private List<ActivationBatch> chunk(ActivationBatch batch) {
+  /** The message bodies a remote consumer gets for one batch: the batch itself, or row slices of it. */
+  private List<Object> chunk(ActivationBatch batch) {
     if (batch.payloadBytes() <= options.getMaxChunkBytes() || batch.rows() <= 1) {
       return List.of(batch);
     }
     int rowsPerChunk = (int) Math.max(1, options.getMaxChunkBytes() / (4L * batch.width()));
-    List<ActivationBatch> chunks = new ArrayList<>();
+    List<Object> chunks = new ArrayList<>();
     for (int from = 0; from < batch.rows(); from += rowsPerChunk) {
-      chunks.add(batch.slice(from, Math.min(batch.rows(), from + rowsPerChunk)));
+      chunks.add(new BatchRows(batch, from, Math.min(batch.rows(), from + rowsPerChunk)));
     }
     return chunks;
   }
 
-  private void send(Send s, ActivationBatch body) {
+  private void send(Send s, Object body) {
     DeliveryOptions opts = new DeliveryOptions()
         .addHeader(StreamAddresses.KIND, StreamAddresses.KIND_BATCH)
         .addHeader(StreamAddresses.INDEX, Long.toString(s.index))

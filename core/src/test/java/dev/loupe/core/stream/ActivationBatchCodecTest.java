@@ -77,6 +77,54 @@ class ActivationBatchCodecTest {
   }
 
   @Test
+  void rowRangeIsWrittenExactlyAsTheSliceWouldBe() {
+    ActivationBatch batch = SyntheticActivations.batch(3, 5, 40, 33);
+    Buffer fromSlice = Buffer.buffer();
+    codec.encodeToWire(fromSlice, batch.slice(10, 27));
+    Buffer fromRange = Buffer.buffer();
+
+    new BatchRowsCodec().encodeToWire(fromRange, new BatchRows(batch, 10, 27));
+
+    assertThat(fromRange.getBytes()).isEqualTo(fromSlice.getBytes());
+  }
+
+  @Test
+  void partsInWireFormDecodeIntoPlaceAtARowOffset() {
+    ActivationBatch batch = SyntheticActivations.batch(3, 7, 20, 9);
+    Buffer wire = Buffer.buffer();
+    new BatchRowsCodec().encodeToWire(wire, new BatchRows(batch, 5, 20));
+    ActivationBatchCodec.Encoded part = (ActivationBatchCodec.Encoded) new BatchRowsCodec().decodeFromWire(0, wire);
+    float[] values = new float[20 * 9];
+    int[] tokenIds = new int[20];
+    int[] docIds = new int[20];
+    int[] positions = new int[20];
+    int[] labels = new int[20];
+
+    part.decodeInto(values, tokenIds, docIds, positions, labels, 5);
+
+    assertThat(part.rows).isEqualTo(15);
+    assertThat(java.util.Arrays.copyOfRange(values, 5 * 9, 20 * 9))
+        .isEqualTo(java.util.Arrays.copyOfRange(batch.values(), 5 * 9, 20 * 9));
+    assertThat(java.util.Arrays.copyOfRange(labels, 5, 20)).isEqualTo(java.util.Arrays.copyOfRange(batch.labels(), 5, 20));
+    assertThat(java.util.Arrays.copyOfRange(tokenIds, 0, 5)).containsOnly(0);
+  }
+
+  @Test
+  void batchSpreadOverSeveralNettyBuffersDecodesThroughTheScratchPath() {
+    ActivationBatch batch = SyntheticActivations.batch(9, 1, 700, 200);
+    Buffer whole = Buffer.buffer();
+    codec.encodeToWire(whole, batch);
+    byte[] bytes = whole.getBytes();
+    int half = bytes.length / 2 + 3;
+    // A composite of two Netty buffers has no single backing array: the codec must take its portable path.
+    Buffer split = io.vertx.core.internal.buffer.BufferInternal.buffer(io.netty.buffer.Unpooled.wrappedBuffer(
+        io.netty.buffer.Unpooled.wrappedBuffer(bytes, 0, half),
+        io.netty.buffer.Unpooled.wrappedBuffer(bytes, half, bytes.length - half)));
+
+    assertBitExact(codec.decodeFromWire(0, split), batch);
+  }
+
+  @Test
   void localDeliveryPassesTheSameInstance() {
     ActivationBatch batch = SyntheticActivations.batch(1, 0, 4, 4);
 
