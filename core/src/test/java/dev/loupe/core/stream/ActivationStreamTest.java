@@ -285,4 +285,39 @@ class ActivationStreamTest {
     assertThat(consumer.next().sequence()).isEqualTo(1);
     assertThat(consumer.next()).isNull();
   }
+
+  @Test
+  void producerStopsWaitingForAConsumerThatVanishedWithoutCancelling() throws Exception {
+    String id = newStreamId();
+    StreamOptions quickChecks = new StreamOptions().setLivenessInterval(Duration.ofMillis(100))
+        .setLivenessTimeout(Duration.ofSeconds(2));
+    ActivationStreamProducer producer = ActivationStreamProducer.create(vertx, id, quickChecks).await(10, TimeUnit.SECONDS);
+    // A subscriber whose process died: subscribed with one credit, but nothing listens at its data address.
+    vertx.eventBus().request(StreamAddresses.control(id), new io.vertx.core.json.JsonObject()
+        .put(StreamAddresses.OP, StreamAddresses.OP_SUBSCRIBE).put(StreamAddresses.CONSUMER, "ghost")
+        .put(StreamAddresses.NODE, "elsewhere").put(StreamAddresses.N, 1)).await(10, TimeUnit.SECONDS);
+    ActivationStreamConsumer alive = subscribe(id, credits(2));
+    Future<List<Long>> read = threads.submit(reader(alive, () -> { }));
+
+    produce(producer, 2, 6).get();
+
+    assertThat(read.get()).isEqualTo(sequences(6));
+    assertThat(producer.stats().acceptedBatches()).isEqualTo(6);
+  }
+
+  @Test
+  void readerLearnsThatTheProducerIsGoneInsteadOfWaitingForever() throws Exception {
+    String id = newStreamId();
+    // A producer that answers the subscription and then disappears without ending the stream.
+    io.vertx.core.eventbus.MessageConsumer<io.vertx.core.json.JsonObject> fake = vertx.eventBus()
+        .consumer(StreamAddresses.control(id), m -> m.reply(new io.vertx.core.json.JsonObject()));
+    fake.completion().await(10, TimeUnit.SECONDS);
+    ActivationStreamConsumer consumer = subscribe(id, credits(2).setLivenessInterval(Duration.ofMillis(100)));
+    fake.unregister().await(10, TimeUnit.SECONDS);
+
+    assertThatThrownBy(consumer::next)
+        .isInstanceOf(ActivationSourceException.class)
+        .hasMessageContaining(id)
+        .hasMessageContaining("gone");
+  }
 }
