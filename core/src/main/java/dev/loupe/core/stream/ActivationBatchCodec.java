@@ -29,9 +29,11 @@ import java.util.WeakHashMap;
  *   int[rows] tokenIds, docIds, positions, then labels when flagged
  *   float32[rows * width] values, row-major
  * </pre>
- * Arrays are moved in bulk through a per-thread scratch buffer viewed as an int/float buffer, so
- * there is no per-element boxing or per-element call into the Vert.x buffer. Decoding runs on an
- * event loop, which is why producers split large batches into chunks of a few MB before sending.
+ * Arrays are moved in bulk, one copy each way: straight into (and out of) the Netty buffer behind
+ * the Vert.x buffer through a little-endian {@code FloatBuffer}/{@code IntBuffer} view, or, for other
+ * buffer implementations, through a per-thread 256 KiB scratch array; never element by element.
+ * Decoding runs on an event loop, which is why streams send large batches as row ranges of a few
+ * MB ({@link BatchRows}), decoded later on the reading thread.
  */
 public final class ActivationBatchCodec implements MessageCodec<ActivationBatch, ActivationBatch> {
 
