@@ -76,7 +76,7 @@ public class ActivationStatsMethod implements AnalysisMethod {
     ActivationBatch batch;
     // next() returns null at the end of the input; it throws InterruptedException when the job is
     // cancelled while waiting, and checkCancelled() catches a cancel between batches.
-    while (moments.count() != maxRows && (batch = in.next()) != null) {
+    while ((maxRows == 0 || moments.count() < maxRows) && (batch = in.next()) != null) {
       ctx.checkCancelled();
       if (batch.width() != width) {
         throw new IllegalStateException("batch " + batch.sequence() + " of input '" + in.hookName() + "' has width "
