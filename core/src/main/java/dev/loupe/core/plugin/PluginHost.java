@@ -174,8 +174,7 @@ public final class PluginHost implements MethodCatalog, AutoCloseable {
           + "' is already loaded" + (other == null ? "" : " from " + other.getPluginPath()) + "; remove one of them"));
     } catch (RuntimeException | LinkageError e) {
       LOG.warn("cannot load plugin {}", candidate, e);
-      failures.add(new PluginFailure(candidate, null, "invalid plugin descriptor (plugin.properties or MANIFEST.MF "
-          + "with Plugin-Id, Plugin-Version, Plugin-Class): " + message(e)));
+      failures.add(new PluginFailure(candidate, null, "invalid plugin descriptor: " + descriptorProblem(e)));
     }
     return null;
   }
@@ -249,6 +248,22 @@ public final class PluginHost implements MethodCatalog, AutoCloseable {
     }
     plugins.add(new LoadedPlugin(pluginId, d.getVersion(), d.getProvider() == null ? "" : d.getProvider(), requires,
         source, ids));
+  }
+
+  /** PF4J's descriptor errors, in the words of someone writing a plugin. */
+  private static String descriptorProblem(Throwable e) {
+    String m = message(e);
+    if (m.startsWith("No PluginDescriptorFinder")) {
+      return "found neither a plugin.properties (plugin.id, plugin.version, plugin.class) nor a MANIFEST.MF "
+          + "with Plugin-Id, Plugin-Version, Plugin-Class";
+    }
+    if (m.startsWith("Field 'id'")) {
+      return "plugin.id / Plugin-Id is missing or empty";
+    }
+    if (m.startsWith("Field 'version'")) {
+      return "plugin.version / Plugin-Version is missing or empty";
+    }
+    return m;
   }
 
   private static String noExtensionsReason(PluginWrapper w) {

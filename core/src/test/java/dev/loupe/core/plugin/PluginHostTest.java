@@ -55,7 +55,7 @@ class PluginHostTest {
     try (PluginHost host = host()) {
       assertThat(host.failures()).singleElement().satisfies(f -> {
         assertThat(f.path()).isEqualTo(dir.resolve("garbage.zip"));
-        assertThat(f.reason()).contains("invalid plugin descriptor");
+        assertThat(f.reason()).contains("invalid plugin descriptor").contains("neither a plugin.properties");
       });
     }
   }
@@ -65,7 +65,7 @@ class PluginHostTest {
     zip("noid.zip", "plugin.properties", "plugin.version=1.0.0\nplugin.class=x.Y\n");
     try (PluginHost host = host()) {
       assertThat(host.failures()).singleElement()
-          .satisfies(f -> assertThat(f.reason()).contains("invalid plugin descriptor").contains("id"));
+          .satisfies(f -> assertThat(f.reason()).contains("plugin.id / Plugin-Id is missing"));
     }
   }
 

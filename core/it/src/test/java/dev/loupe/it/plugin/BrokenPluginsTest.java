@@ -27,6 +27,7 @@ class BrokenPluginsTest {
     PluginFixtures.throwingPlugin(dir.resolve("boom.jar"));
     PluginFixtures.futurePlugin(dir.resolve("future.jar"));
     PluginFixtures.emptyPlugin(dir.resolve("hollow.jar"));
+    PluginFixtures.bundlingPlugin(dir.resolve("bundler.jar"));
     // The same method id from a second plugin ('zz' sorts after the original).
     PluginFixtures.withPluginId(PluginFixtures.activationStatsZip(), "stats-copy", dir.resolve("zz-stats-copy.zip"));
     host = PluginHost.builder().pluginDir(dir).extractDir(tmp.resolve("expanded")).build();
@@ -48,7 +49,7 @@ class BrokenPluginsTest {
   void theGoodPluginStillLoads() {
     assertThat(host.method("activation-stats").pluginId()).isEqualTo("activation-stats");
     assertThat(host.methods()).hasSize(1);
-    assertThat(host.failures()).hasSize(5);
+    assertThat(host.failures()).hasSize(6);
   }
 
   @Test
@@ -73,6 +74,11 @@ class BrokenPluginsTest {
   @Test
   void aPluginWithoutMethodsIsReported() {
     assertThat(failureOf("hollow.jar").reason()).contains("contributes no analysis methods").contains("@org.pf4j.Extension");
+  }
+
+  @Test
+  void aPluginBundlingTheSdkIsToldToMarkItProvided() {
+    assertThat(failureOf("bundler.jar").reason()).contains("bundles its own copy of the Loupe SDK").contains("provided");
   }
 
   @Test

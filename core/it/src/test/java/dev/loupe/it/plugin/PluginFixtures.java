@@ -185,6 +185,70 @@ final class PluginFixtures {
         """));
   }
 
+  /**
+   * A plugin that bundles its own copy of the SDK classes, so its extension implements a different
+   * {@code AnalysisMethod} than the host's: the mistake that makes zero extensions load.
+   */
+  static Path bundlingPlugin(Path target) throws IOException {
+    Path jar = pluginJar(target, descriptor("bundler", "test.bundler.BundlerPlugin", "0.1.0"), Map.of(
+        "test.bundler.BundlerPlugin", """
+            package test.bundler;
+            public class BundlerPlugin extends org.pf4j.Plugin {
+            }
+            """,
+        "test.bundler.Method", """
+            package test.bundler;
+            public class Method implements dev.loupe.sdk.method.AnalysisMethod {
+              public dev.loupe.sdk.method.MethodInfo info() {
+                return dev.loupe.sdk.method.MethodInfo.of("bundled", "never visible", null);
+              }
+              public void run(dev.loupe.sdk.method.JobContext ctx) {
+              }
+            }
+            """));
+    // Re-pack with the SDK's classes and an extension index, as a fat plugin jar would have them.
+    Path fat = target.resolveSibling(target.getFileName() + ".fat");
+    Path sdk;
+    try {
+      sdk = Path.of(AnalysisMethod.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+    try (OutputStream o = Files.newOutputStream(fat); JarOutputStream out = new JarOutputStream(o)) {
+      copyEntries(jar, out);
+      if (Files.isDirectory(sdk)) {
+        try (Stream<Path> walk = Files.walk(sdk)) {
+          for (Path p : walk.filter(p -> p.toString().endsWith(".class")).toList()) {
+            out.putNextEntry(new ZipEntry(sdk.relativize(p).toString().replace('\\', '/')));
+            out.write(Files.readAllBytes(p));
+            out.closeEntry();
+          }
+        }
+      } else {
+        copyEntries(sdk, out);
+      }
+      out.putNextEntry(new ZipEntry("META-INF/extensions.idx"));
+      out.write("test.bundler.Method\n".getBytes(StandardCharsets.UTF_8));
+      out.closeEntry();
+    }
+    Files.move(fat, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    return target;
+  }
+
+  private static void copyEntries(Path zip, ZipOutputStream out) throws IOException {
+    try (InputStream raw = Files.newInputStream(zip); ZipInputStream in = new ZipInputStream(raw)) {
+      ZipEntry e;
+      while ((e = in.getNextEntry()) != null) {
+        if (e.isDirectory() || e.getName().startsWith("META-INF/")) {
+          continue;
+        }
+        out.putNextEntry(new ZipEntry(e.getName()));
+        out.write(in.readAllBytes());
+        out.closeEntry();
+      }
+    }
+  }
+
   /** A plugin that asks for an SDK from the future. */
   static Path futurePlugin(Path target) throws IOException {
     return pluginJar(target, descriptor("future", "test.future.FuturePlugin", ">=99.0.0"), Map.of("test.future.FuturePlugin", """
