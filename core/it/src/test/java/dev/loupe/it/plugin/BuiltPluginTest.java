@@ -145,6 +145,17 @@ class BuiltPluginTest {
   }
 
   @Test
+  void thePluginModuleLoadsInDevelopmentModeFromTargetClasses() {
+    Path module = PluginFixtures.repoRoot().resolve("sample-plugins/activation-stats");
+    try (PluginHost dev = PluginHost.builder().developmentPlugin(module).extractDir(extract.resolve("dev")).build()) {
+      assertThat(dev.failures()).isEmpty();
+      MethodEntry e = dev.method("activation-stats");
+      assertThat(e.pluginPath()).isEqualTo(module);
+      assertThat(e.method().getClass().getClassLoader()).isInstanceOf(PluginClassLoader.class);
+    }
+  }
+
+  @Test
   void theMethodsSchemaRejectsABadConfigBeforeTheJobStarts() {
     try (JobManager jobs = new JobManager(host, extract.resolve("runs-bad"), 1)) {
       assertThatThrownBy(() -> jobs.start(JobRequest.builder("activation-stats").set("bins", 0)
