@@ -16,8 +16,8 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * How {@code loupe job} shows a running job: a progress bar on a terminal, a progress line per
- * second otherwise, or one JSON event per line. Progress is coalesced to about 10 events per
- * second in JSON and 1 per second in plain text; metrics, results and status go out as they come.
+ * five seconds otherwise, or one JSON event per line. Progress is coalesced to about 10 events per
+ * second in JSON and one per 5 s in plain text; metrics, results and status go out as they come.
  */
 abstract class JobOutput implements JobListener, AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -126,7 +126,7 @@ abstract class JobOutput implements JobListener, AutoCloseable {
 
     @Override
     public void onProgress(JobHandle job, Progress p) {
-      if (due(p, 1_000_000_000L)) {
+      if (due(p, 5_000_000_000L)) {
         String pct = p.fraction() < 0 ? "" : String.format(Locale.ROOT, " (%.0f%%)", 100 * p.fraction());
         err.println("progress: " + p.done() + (p.total() > 0 ? "/" + p.total() : "") + " " + p.unit() + pct);
         err.flush();

@@ -5,9 +5,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +28,9 @@ final class JobLogger extends LegacyAbstractLogger {
     this.jobId = jobId;
     this.name = "job." + jobId;
     this.host = LoggerFactory.getLogger("dev.loupe.job." + method);
-    this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    // Not a FileChannel: the job's thread gets interrupted on cancel, which would close a channel.
+    this.out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(
+        new java.io.FileOutputStream(file.toFile(), true), StandardCharsets.UTF_8));
   }
 
   @Override

@@ -8,11 +8,12 @@ import dev.loupe.sdk.model.ModelSession;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedWriter;
+import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,9 +76,10 @@ final class JobRun implements JobHandle {
     this.listeners.addAll(globalListeners);
     this.listeners.addAll(request.listeners());
     this.jobLog = new JobLogger(id, entry.id(), dir.resolve("job.log"));
-    this.metricsOut = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, resuming ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.WRITE);
+    // A FileOutputStream, not a FileChannel: cancelling interrupts the job's thread, and an
+    // interrupt closes a channel for good, losing every later metrics row.
+    this.metricsOut = new BufferedWriter(new OutputStreamWriter(
+        new FileOutputStream(dir.resolve("metrics.jsonl").toFile(), resuming), StandardCharsets.UTF_8));
     writeConfig(request);
   }
 

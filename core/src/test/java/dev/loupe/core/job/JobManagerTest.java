@@ -105,6 +105,46 @@ class JobManagerTest {
   }
 
   @Test
+  void aQueuedJobCancelledBeforeItStartsEndsAtOnce() throws Exception {
+    jobs = new JobManager(TestMethods.catalog(new TestMethods.Sum(), waiter), runs, 1);
+    JobHandle running = jobs.start(JobRequest.builder("waiter").input("main", new TestMethods.QueueSource()).build());
+    assertThat(waiter.started.await(10, TimeUnit.SECONDS)).isTrue();
+    JobHandle queued = jobs.start(JobRequest.builder("sum").input("main", synthetic(10)).build());
+    assertThat(queued.state()).isEqualTo(JobState.PENDING);
+
+    assertThat(queued.cancel()).isTrue();
+
+    JobStatus end = queued.completion().get(10, TimeUnit.SECONDS);
+    assertThat(end.state()).isEqualTo(JobState.CANCELLED);
+    assertThat(end.started()).isNull();
+    assertThat(running.state()).isEqualTo(JobState.RUNNING);
+    running.cancel();
+    assertThat(running.completion().get(10, TimeUnit.SECONDS).state()).isEqualTo(JobState.CANCELLED);
+  }
+
+  @Test
+  void rerunningAJobIdWithCheckpointsResumes() throws Exception {
+    List<Boolean> resumed = new CopyOnWriteArrayList<>();
+    dev.loupe.sdk.method.AnalysisMethod probe = new dev.loupe.sdk.method.AnalysisMethod() {
+      @Override
+      public dev.loupe.sdk.method.MethodInfo info() {
+        return new dev.loupe.sdk.method.MethodInfo("probe", "", List.of(), null);
+      }
+
+      @Override
+      public void run(dev.loupe.sdk.method.JobContext ctx) throws Exception {
+        resumed.add(ctx.resuming());
+        Files.writeString(ctx.checkpointDir().resolve("step-1.bin"), "state");
+      }
+    };
+    jobs = new JobManager(TestMethods.catalog(probe), runs, 1);
+    jobs.start(JobRequest.builder("probe").jobId("p").build()).completion().get(10, TimeUnit.SECONDS);
+    jobs.start(JobRequest.builder("probe").jobId("p").build()).completion().get(10, TimeUnit.SECONDS);
+
+    assertThat(resumed).containsExactly(false, true);
+  }
+
+  @Test
   void aJobWritesItsArtifacts() throws Exception {
     JobHandle job = jobs().start(JobRequest.builder("sum").set("scale", 2).input("main", synthetic(35))
         .inputDescription("main", Map.of("synthetic", Map.of("rows", 35))).jobId("sum-1").build());
