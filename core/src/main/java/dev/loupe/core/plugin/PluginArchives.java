@@ -40,8 +40,12 @@ final class PluginArchives {
    */
   Path expand(Path zip) throws IOException {
     Files.createDirectories(cacheDir);
-    String name = zip.getFileName().toString().replaceFirst("(?i)\\.zip$", "");
-    Path target = cacheDir.resolve(name + "-" + key(zip));
+    // <zip name>-<hash of its path>-<hash of path, size and time>: the first two parts identify
+    // the zip, the last one its build, so stale builds of this zip (and only of this zip) can go.
+    Path abs = zip.toAbsolutePath().normalize();
+    String name = zip.getFileName().toString().replaceFirst("(?i)\\.zip$", "") + "-" + hash(abs.toString(), 4);
+    Path target = cacheDir.resolve(name + "-" + hash(abs + "|" + Files.size(zip) + "|"
+        + Files.getLastModifiedTime(zip).toMillis(), 6));
     if (Files.isDirectory(target)) {
       return target;
     }
@@ -59,14 +63,29 @@ final class PluginArchives {
     } finally {
       deleteTree(tmp);
     }
+    removeStaleCopies(name, target);
     return target;
   }
 
-  private static String key(Path zip) throws IOException {
-    String id = zip.toAbsolutePath().normalize() + "|" + Files.size(zip) + "|" + Files.getLastModifiedTime(zip).toMillis();
+  /**
+   * Deletes earlier expansions of the same zip (each rebuild changes its key), so the cache does
+   * not grow with every build. A JVM still using one keeps working: its jars stay open.
+   */
+  private void removeStaleCopies(String name, Path current) {
+    java.util.regex.Pattern stale = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(name) + "-[0-9a-f]{12}");
+    try (Stream<Path> s = Files.list(cacheDir)) {
+      for (Path p : s.filter(p -> !p.equals(current) && stale.matcher(p.getFileName().toString()).matches()).toList()) {
+        deleteTree(p);
+      }
+    } catch (IOException e) {
+      // Only disk space is at stake; the next expansion tries again.
+    }
+  }
+
+  private static String hash(String text, int bytes) {
     try {
-      byte[] h = MessageDigest.getInstance("SHA-256").digest(id.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(h, 0, 6);
+      byte[] h = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(h, 0, bytes);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
