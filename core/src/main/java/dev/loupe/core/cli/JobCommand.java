@@ -13,7 +13,6 @@ import dev.loupe.sdk.config.ConfigException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -140,12 +139,5 @@ final class JobCommand implements Callable<Integer> {
     err.flush();
     return end.state() == JobState.SUCCEEDED ? LoupeCli.OK
         : end.state() == JobState.CANCELLED ? LoupeCli.CANCELLED : LoupeCli.JOB_FAILED;
-  }
-
-  static Map<String, Object> event(String type, Map<String, Object> fields) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("event", type);
-    m.putAll(fields);
-    return m;
   }
 }

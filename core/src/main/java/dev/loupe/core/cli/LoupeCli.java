@@ -125,6 +125,12 @@ public final class LoupeCli implements Callable<Integer> {
       err.println("error: " + ex.getMessage());
       return USAGE;
     }
+    if (ex instanceof java.io.UncheckedIOException || ex instanceof java.io.IOException) {
+      // A file or directory problem (unwritable run dir, unreadable input): the message names it.
+      LOG.warn("I/O error", ex);
+      err.println("error: " + ex.getMessage());
+      return JOB_FAILED;
+    }
     LOG.error("unexpected error", ex);
     err.println("error: unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage()
         + " (details in " + logFile() + ")");

@@ -48,7 +48,7 @@ final class LoupePluginManager extends DefaultPluginManager {
   protected PluginDescriptorFinder createPluginDescriptorFinder() {
     return new CompoundPluginDescriptorFinder()
         .add(new ModulePropertiesFinder())
-        .add(new ManifestPluginDescriptorFinder());
+        .add(new ModuleManifestFinder());
   }
 
   @Override
@@ -63,6 +63,22 @@ final class LoupePluginManager extends DefaultPluginManager {
         .add(development)
         .add(new JarPluginLoader(this))
         .add(new DefaultPluginLoader(this));
+  }
+
+  /** A MANIFEST.MF with Plugin-Id in a jar, a zip, or a development module's target/classes. */
+  private static final class ModuleManifestFinder extends ManifestPluginDescriptorFinder {
+    @Override
+    protected java.util.jar.Manifest readManifestFromDirectory(Path pluginPath) {
+      Path dev = pluginPath.resolve("target").resolve("classes").resolve("META-INF").resolve("MANIFEST.MF");
+      if (Files.isRegularFile(dev)) {
+        try (java.io.InputStream in = Files.newInputStream(dev)) {
+          return new java.util.jar.Manifest(in);
+        } catch (java.io.IOException e) {
+          throw new org.pf4j.PluginRuntimeException(e, "Cannot read manifest from {}", dev);
+        }
+      }
+      return super.readManifestFromDirectory(pluginPath);
+    }
   }
 
   /** {@code plugin.properties} at the top of a zip/jar/directory, or in a module's target/classes. */

@@ -85,4 +85,34 @@ class PluginHostTest {
           .satisfies(f -> assertThat(f.reason()).contains("target/classes").contains("mvn compile"));
     }
   }
+
+  @Test
+  void aDevelopmentModuleIsDescribedByItsManifestInTargetClasses() throws Exception {
+    Path module = dir.resolve("my-plugin");
+    Path meta = Files.createDirectories(module.resolve("target/classes/META-INF"));
+    Files.writeString(meta.resolve("MANIFEST.MF"), "Manifest-Version: 1.0\nPlugin-Id: manifest-dev\n"
+        + "Plugin-Version: 0.3.0\nPlugin-Class: org.pf4j.Plugin\nPlugin-Requires: 0.1.0\n\n");
+
+    try (PluginHost host = PluginHost.builder().developmentPlugin(module).extractDir(extract).build()) {
+      assertThat(host.plugins()).singleElement().satisfies(p -> {
+        assertThat(p.id()).isEqualTo("manifest-dev");
+        assertThat(p.version()).isEqualTo("0.3.0");
+      });
+      // It loads and starts, but a plugin without methods is worth a warning.
+      assertThat(host.failures()).singleElement()
+          .satisfies(f -> assertThat(f.reason()).contains("contributes no analysis methods"));
+    }
+  }
+
+  @Test
+  void aDevelopmentModuleIsDescribedByPluginPropertiesInTargetClasses() throws Exception {
+    Path module = dir.resolve("other-plugin");
+    Path classes = Files.createDirectories(module.resolve("target/classes"));
+    Files.writeString(classes.resolve("plugin.properties"),
+        "plugin.id=props-dev\nplugin.version=1.2.3\nplugin.class=org.pf4j.Plugin\nplugin.requires=>=0.1.0\n");
+
+    try (PluginHost host = PluginHost.builder().developmentPlugin(module).extractDir(extract).build()) {
+      assertThat(host.plugins()).extracting(LoadedPlugin::id).containsExactly("props-dev");
+    }
+  }
 }

@@ -91,15 +91,13 @@ public class ActivationStatsMethod implements AnalysisMethod {
       // Cheap to call per batch: the host coalesces what it forwards to followers.
       ctx.progress(moments.count(), total, "rows");
       if (batches % metricsEvery == 0) {
-        ctx.metrics(moments.count(), Map.of("mean_abs_mean", meanAbs(moments.mean()),
-            "mean_variance", meanOf(moments.variance())));
+        ctx.metrics(moments.count(), metrics(moments));
       }
     }
     if (moments.count() == 0) {
       throw new IllegalStateException("input '" + in.hookName() + "' delivered no rows");
     }
-    ctx.metrics(moments.count(), Map.of("mean_abs_mean", meanAbs(moments.mean()),
-        "mean_variance", meanOf(moments.variance())));
+    ctx.metrics(moments.count(), metrics(moments));
 
     Map<String, Object> stats = summarise(in.hookName(), moments, norms.finish(), cfg.getInt("top_dims"));
     ctx.publish("stats", stats);
@@ -169,6 +167,14 @@ public class ActivationStatsMethod implements AnalysisMethod {
     Path tmp = Files.createTempFile(file.getParent(), ".report", ".tmp");
     Files.writeString(tmp, md, StandardCharsets.UTF_8);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** One metrics row: how far the running means are from zero and the average spread; x axis = rows. */
+  private static Map<String, Double> metrics(RunningMoments m) {
+    Map<String, Double> row = new LinkedHashMap<>();
+    row.put("mean_abs_mean", meanAbs(m.mean()));
+    row.put("mean_variance", meanOf(m.variance()));
+    return row;
   }
 
   private static double meanAbs(double[] a) {
