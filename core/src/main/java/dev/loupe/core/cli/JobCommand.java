@@ -30,7 +30,14 @@ import picocli.CommandLine.ParentCommand;
  * otherwise, JSON events with {@code --json}). Ctrl-C cancels the job and exits 130.
  */
 @Command(name = "job", mixinStandardHelpOptions = true,
-    description = "Run an analysis method on the inputs of a job file and follow it to the end.")
+    description = "Run an analysis method on the inputs of a job file and follow it to the end.",
+    footer = {"", "Job file (YAML or JSON):",
+        "  config:                 # the method's options, see `loupe plugins`",
+        "    bins: 40",
+        "  inputs:                 # input name -> one input kind",
+        "    main:",
+        "      synthetic: {rows: 100000, width: 64, seed: 1}",
+        "", "Exit codes: 0 succeeded, 1 job failed, 2 bad usage or config, 130 cancelled (Ctrl-C)."})
 final class JobCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;

@@ -79,9 +79,9 @@ class JobEventBusTest {
       assertThat(states).containsExactly("RUNNING", "SUCCEEDED");
       assertThat(metrics.get(10, TimeUnit.SECONDS).getJsonObject("values").getDouble("loss")).isEqualTo(0.5);
       assertThat(result.get(10, TimeUnit.SECONDS).getJsonObject("result").getInteger("value")).isEqualTo(42);
-      // The loop takes milliseconds: at about 10 messages a second only a handful get through,
-      // and the final 20000/20000 always does.
-      assertThat(progress.size()).isBetween(1, 20);
+      // 20 000 reports in a loop that takes milliseconds: at about 10 messages a second only a
+      // handful get through (the bound leaves room for a slow machine), and the final one does.
+      assertThat(progress.size()).isBetween(1, 200);
     }
   }
 }
