@@ -59,4 +59,15 @@ class LoupeCliTest {
     assertThat(run("--home", home.toString(), "plugins")).isZero();
     assertThat(out.toString()).contains("No analysis methods").contains(home.toString());
   }
+
+  @Test
+  void anUnexpectedErrorIsOneLineWithThePathOfTheLog() {
+    StringWriter w = new StringWriter();
+    int code = LoupeCli.handle(new IllegalStateException("disk on fire"), new PrintWriter(w, true));
+
+    assertThat(code).isEqualTo(LoupeCli.JOB_FAILED);
+    assertThat(w.toString().strip()).doesNotContain("\n")
+        .contains("unexpected IllegalStateException: disk on fire")
+        .contains(LoupeCli.logFile().toString());
+  }
 }

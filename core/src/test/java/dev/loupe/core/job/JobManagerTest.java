@@ -123,6 +123,16 @@ class JobManagerTest {
   }
 
   @Test
+  void aJobIdStillActiveCannotBeReused() throws Exception {
+    JobHandle running = jobs().start(JobRequest.builder("waiter").jobId("w").input("main", new TestMethods.QueueSource()).build());
+
+    assertThatThrownBy(() -> jobs.start(JobRequest.builder("waiter").jobId("w").input("main", new TestMethods.QueueSource()).build()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("'w'");
+    running.cancel();
+  }
+
+  @Test
   void rerunningAJobIdWithCheckpointsResumes() throws Exception {
     List<Boolean> resumed = new CopyOnWriteArrayList<>();
     dev.loupe.sdk.method.AnalysisMethod probe = new dev.loupe.sdk.method.AnalysisMethod() {
