@@ -71,7 +71,7 @@ final class DemoReport {
         if (sb.length() > 0) {
           sb.append(", ");
         }
-        sb.append(m.get("dim")).append(String.format(" (var %.2f)", ((Number) m.get("variance")).doubleValue()));
+        sb.append(m.get("dim")).append(String.format(" (var %.3g)", ((Number) m.get("variance")).doubleValue()));
       }
     }
     return sb.toString();

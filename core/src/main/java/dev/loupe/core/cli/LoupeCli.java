@@ -2,6 +2,8 @@ package dev.loupe.core.cli;
 
 import dev.loupe.core.config.LoupeConfig;
 import dev.loupe.core.job.InputResolvers;
+import dev.loupe.core.node.LazyLocalServices;
+import dev.loupe.core.node.NodeInputResolvers;
 import dev.loupe.core.plugin.PluginHost;
 import dev.loupe.core.plugin.UnknownMethodException;
 import dev.loupe.sdk.LoupeSdk;
@@ -25,7 +27,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "loupe", mixinStandardHelpOptions = true, versionProvider = LoupeCli.Version.class,
     description = "Interpretability platform for transformer language models.",
-    subcommands = {PluginsCommand.class, JobCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {PluginsCommand.class, JobCommand.class, ServeCommand.class, DemoCommand.class, BenchCommand.class,
+        CommandLine.HelpCommand.class})
 public final class LoupeCli implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(LoupeCli.class);
 
@@ -101,10 +104,13 @@ public final class LoupeCli implements Callable<Integer> {
     return cl;
   }
 
-  /** Runs {@code args} and returns the exit code. */
+  /**
+   * Runs {@code args} and returns the exit code. Job files may use every input kind, including
+   * {@code model} and {@code stream}, served by a local node started only when one is used.
+   */
   public static int run(PrintWriter out, PrintWriter err, String... args) {
-    try {
-      return commandLine(out, err).execute(args);
+    try (LazyLocalServices local = new LazyLocalServices("local")) {
+      return commandLine(out, err, NodeInputResolvers.register(InputResolvers.withDefaults(), local)).execute(args);
     } finally {
       out.flush();
       err.flush();

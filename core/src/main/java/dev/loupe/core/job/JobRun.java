@@ -269,7 +269,7 @@ final class JobRun implements JobHandle {
   private void publishStatus() {
     JobStatus s = status();
     try {
-      ArtifactFiles.writeJsonAtomically(dir.resolve("status.json"), statusDoc(s));
+      ArtifactFiles.writeJsonAtomically(dir.resolve("status.json"), s.toDoc());
     } catch (IOException e) {
       LOG.warn("job {}: cannot write status.json: {}", id, e.getMessage());
     }
@@ -281,35 +281,10 @@ final class JobRun implements JobHandle {
       }
     }
     if (vertx != null) {
-      JsonObject msg = new JsonObject(statusDoc(s));
+      JsonObject msg = new JsonObject(s.toDoc());
       vertx.eventBus().publish(JobAddresses.status(id), msg);
       vertx.eventBus().publish(JobAddresses.ALL_STATUS, msg);
     }
-  }
-
-  static Map<String, Object> statusDoc(JobStatus s) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("jobId", s.jobId());
-    m.put("method", s.method());
-    m.put("plugin", s.pluginId());
-    m.put("state", s.state().name());
-    m.put("message", s.message());
-    m.put("created", s.created() == null ? null : s.created().toString());
-    m.put("started", s.started() == null ? null : s.started().toString());
-    m.put("finished", s.finished() == null ? null : s.finished().toString());
-    m.put("progress", s.progress() == null ? null : progressDoc(s.jobId(), s.progress()));
-    m.put("artifactDir", s.artifactDir().toString());
-    return m;
-  }
-
-  static Map<String, Object> progressDoc(String jobId, Progress p) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("jobId", jobId);
-    m.put("done", p.done());
-    m.put("total", p.total());
-    m.put("unit", p.unit());
-    m.put("time", p.timeMillis());
-    return m;
   }
 
   private void flushProgress() {
@@ -319,7 +294,7 @@ final class JobRun implements JobHandle {
       unpublishedProgress = null;
     }
     if (p != null && vertx != null) {
-      vertx.eventBus().publish(JobAddresses.progress(id), new JsonObject(progressDoc(id, p)));
+      vertx.eventBus().publish(JobAddresses.progress(id), new JsonObject(p.toDoc(id)));
     }
   }
 
@@ -396,7 +371,7 @@ final class JobRun implements JobHandle {
         }
       }
       if (now) {
-        vertx.eventBus().publish(JobAddresses.progress(id), new JsonObject(progressDoc(id, p)));
+        vertx.eventBus().publish(JobAddresses.progress(id), new JsonObject(p.toDoc(id)));
       }
     }
 

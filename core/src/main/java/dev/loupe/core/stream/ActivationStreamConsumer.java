@@ -65,7 +65,7 @@ public final class ActivationStreamConsumer implements ActivationSource {
   private volatile int maxBuffered;
   private volatile boolean closed;
   private volatile String brokenReason;
-  private boolean ended;
+  private volatile boolean ended;
   private String failure;
   private ActivationBatch peeked;
   private String hookName;
@@ -484,9 +484,12 @@ public final class ActivationStreamConsumer implements ActivationSource {
       return;
     }
     closed = true;
-    eventBus.send(controlAddress, new JsonObject()
-        .put(StreamAddresses.OP, StreamAddresses.OP_CANCEL)
-        .put(StreamAddresses.CONSUMER, consumerId));
+    if (!ended) {
+      // After end-of-stream the producer has already forgotten this consumer (and may be gone).
+      eventBus.send(controlAddress, new JsonObject()
+          .put(StreamAddresses.OP, StreamAddresses.OP_CANCEL)
+          .put(StreamAddresses.CONSUMER, consumerId));
+    }
     if (dataConsumer != null) {
       dataConsumer.unregister();
     }
