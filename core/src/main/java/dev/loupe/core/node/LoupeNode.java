@@ -7,7 +7,7 @@ import dev.loupe.core.job.JobHandle;
 import dev.loupe.core.job.JobManager;
 import dev.loupe.core.job.JobRequest;
 import dev.loupe.core.job.ResolvedInput;
-import dev.loupe.core.plugin.PluginHost;
+import dev.loupe.core.plugin.MethodCatalog;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,11 +25,11 @@ public final class LoupeNode implements AutoCloseable {
   private final Vertx vertx;
   private final boolean clustered;
   private final NodeServices services;
-  private final PluginHost plugins;
+  private final MethodCatalog plugins;
   private final JobManager jobs;
   private final InputResolvers inputs;
 
-  private LoupeNode(Vertx vertx, boolean clustered, String nodeId, PluginHost plugins, Path runDir, int workers) {
+  private LoupeNode(Vertx vertx, boolean clustered, String nodeId, MethodCatalog plugins, Path runDir, int workers) {
     this.vertx = vertx;
     this.clustered = clustered;
     this.services = new NodeServices(vertx, nodeId);
@@ -42,17 +42,33 @@ public final class LoupeNode implements AutoCloseable {
    * Starts a node; blocks until its Vert.x instance is up (for a cluster: joined).
    *
    * @param cluster cluster settings, or null for a local node
-   * @param plugins the plugin host; the node closes it when it closes
+   * @param plugins where jobs look methods up: a {@link dev.loupe.core.plugin.PluginHost}, or a
+   *     fixed {@link MethodCatalog} of methods registered in code; one that is {@link AutoCloseable}
+   *     (a plugin host) is closed with the node, also when the node fails to start
    */
-  public static LoupeNode start(String nodeId, ClusterOptions cluster, PluginHost plugins, Path runDir, int workers) {
+  public static LoupeNode start(String nodeId, ClusterOptions cluster, MethodCatalog plugins, Path runDir, int workers) {
     Objects.requireNonNull(plugins, "plugins");
-    Vertx vertx = cluster == null ? Vertx.vertx()
-        : ClusterNodes.start(cluster).toCompletionStage().toCompletableFuture().join();
+    Vertx vertx = null;
     try {
+      vertx = cluster == null ? Vertx.vertx()
+          : ClusterNodes.start(cluster).toCompletionStage().toCompletableFuture().join();
       return new LoupeNode(vertx, cluster != null, nodeId, plugins, runDir, workers);
     } catch (RuntimeException e) {
-      vertx.close();
+      if (vertx != null) {
+        vertx.close();
+      }
+      closePlugins(plugins);
       throw e;
+    }
+  }
+
+  private static void closePlugins(MethodCatalog plugins) {
+    if (plugins instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("closing the plugins failed: " + e.getMessage(), e);
+      }
     }
   }
 
@@ -60,7 +76,7 @@ public final class LoupeNode implements AutoCloseable {
   public boolean clustered() { return clustered; }
   public String nodeId() { return services.nodeId(); }
   public NodeServices services() { return services; }
-  public PluginHost plugins() { return plugins; }
+  public MethodCatalog plugins() { return plugins; }
   public JobManager jobs() { return jobs; }
   public InputResolvers inputs() { return inputs; }
 
@@ -103,7 +119,7 @@ public final class LoupeNode implements AutoCloseable {
         services.close();
       } finally {
         try {
-          plugins.close();
+          closePlugins(plugins);
         } finally {
           vertx.close().toCompletionStage().toCompletableFuture().join();
         }
