@@ -60,8 +60,8 @@ public final class NodeInputResolvers {
    */
   public static InputResolvers register(InputResolvers resolvers, Supplier<NodeServices> services) {
     return resolvers
-        .register("file", (name, spec) -> file(validate(name, "file", FILE, spec)))
-        .register("store", (name, spec) -> store(validate(name, "store", STORE, spec)))
+        .register("file", (name, spec) -> file(name, validate(name, "file", FILE, spec)))
+        .register("store", (name, spec) -> store(name, validate(name, "store", STORE, spec)))
         .register("stream", (name, spec) -> stream(services.get(), validate(name, "stream", STREAM, spec)))
         .register("model", (name, spec) -> model(services.get(), name, validate(name, "model", MODEL, spec)));
   }
@@ -84,30 +84,35 @@ public final class NodeInputResolvers {
     }
   }
 
-  private static Path existing(JobConfig c, String field) {
+  /** {@code path} of the spec, which must exist; errors name {@code inputs.NAME.KIND.path}. */
+  private static Path existing(JobConfig c, String name, String kind) {
     Path p = Path.of(c.getString("path"));
     if (!Files.exists(p)) {
-      throw new ConfigException(field + ".path", "no such file or directory: " + p.toAbsolutePath());
+      throw new ConfigException(pathField(name, kind), "no such file or directory: " + p.toAbsolutePath());
     }
     return p;
   }
 
-  private static ResolvedInput file(JobConfig c) {
-    Path p = existing(c, "file");
+  private static String pathField(String name, String kind) {
+    return "inputs." + name + "." + kind + ".path";
+  }
+
+  private static ResolvedInput file(String name, JobConfig c) {
+    Path p = existing(c, name, "file");
     try {
       return new ResolvedInput(ActivationSources.fromFile(p, c.getString("tensor"), c.getInt("batch_rows")), null);
     } catch (IOException e) {
-      throw new ConfigException("file.path", e.getMessage());
+      throw new ConfigException(pathField(name, "file"), e.getMessage());
     }
   }
 
-  private static ResolvedInput store(JobConfig c) {
-    Path p = existing(c, "store");
+  private static ResolvedInput store(String name, JobConfig c) {
+    Path p = existing(c, name, "store");
     try {
       ActivationStore store = ActivationStore.open(p);
       return new ResolvedInput(store.reader(c.getBoolean("shuffle"), c.getLong("seed"), c.getInt("batch_rows")), null);
     } catch (IOException e) {
-      throw new ConfigException("store.path", e.getMessage());
+      throw new ConfigException(pathField(name, "store"), e.getMessage());
     }
   }
 
@@ -119,19 +124,70 @@ public final class NodeInputResolvers {
   }
 
   private static ResolvedInput model(NodeServices node, String name, JobConfig c) {
-    String sessionId = node.sessionFor(c.getString("model"));
+    String field = "inputs." + name + ".model.";
+    String sessionId;
+    try {
+      sessionId = node.sessionFor(c.getString("model"));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(field + "model", e.getMessage());
+    }
     HarvestRequest req = new HarvestRequest(c.getString("corpus"), List.of(c.getString("hook")), c.getLong("tokens"),
         c.getInt("ctx"), c.getInt("batch_rows"), 8, 1, 60);
     Harvest h;
     try {
       h = node.harvest(sessionId, req);
     } catch (ConfigException e) {
-      throw new ConfigException("inputs." + name + ".model." + (e.field().startsWith("hooks") ? "hook" : e.field()),
+      throw new ConfigException(field + (e.field().startsWith("hooks") ? "hook" : e.field()),
           e.getMessage().replaceFirst("^'[^']*': ", ""));
+    } catch (IllegalArgumentException e) {
+      // The session exists (just opened or found), so the corpus is what could not be opened.
+      throw new ConfigException(field + "corpus", e.getMessage());
     }
     String streamId = h.streams().get(c.getString("hook"));
-    ActivationSource src = ActivationStreamConsumer.subscribe(node.vertx(), streamId, new StreamOptions())
-        .toCompletionStage().toCompletableFuture().join();
-    return new ResolvedInput(src, node.session(sessionId).orElseThrow());
+    ActivationSource src;
+    try {
+      src = ActivationStreamConsumer.subscribe(node.vertx(), streamId, new StreamOptions())
+          .toCompletionStage().toCompletableFuture().join();
+    } catch (RuntimeException e) {
+      h.cancel();
+      throw e;
+    }
+    return new ResolvedInput(new HarvestOwningSource(src, h), node.session(sessionId).orElseThrow());
+  }
+
+  /**
+   * The one reader of a harvest started for it: closing it (the job ended, was cancelled, or
+   * was refused after its inputs opened) also stops the harvest, which would otherwise run the
+   * model to the end of its tokens for nobody.
+   */
+  private record HarvestOwningSource(ActivationSource in, Harvest harvest) implements ActivationSource {
+    @Override
+    public dev.loupe.sdk.activation.ActivationBatch next() throws InterruptedException {
+      return in.next();
+    }
+
+    @Override
+    public String hookName() {
+      return in.hookName();
+    }
+
+    @Override
+    public int width() {
+      return in.width();
+    }
+
+    @Override
+    public long totalRows() {
+      return in.totalRows();
+    }
+
+    @Override
+    public void close() {
+      try {
+        in.close();
+      } finally {
+        harvest.cancel();
+      }
+    }
   }
 }
