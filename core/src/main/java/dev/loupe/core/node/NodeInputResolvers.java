@@ -14,8 +14,10 @@ import dev.loupe.sdk.config.JobConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
 /**
@@ -23,7 +25,7 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code file: {path, tensor, batch_rows}}: a safetensors ([rows, width] tensor) or .npy file;</li>
  *   <li>{@code store: {path, shuffle, seed, batch_rows}}: an {@link ActivationStore} directory;</li>
- *   <li>{@code stream: {id, credits}}: a live activation stream, on this node or another cluster node;</li>
+ *   <li>{@code stream: {id, credits, wait_seconds}}: a live activation stream, on this node or another cluster node;</li>
  *   <li>{@code model: {model, corpus, hook, tokens, ctx, batch_rows}}: harvest a model on a corpus here.</li>
  * </ul>
  */
@@ -42,6 +44,8 @@ public final class NodeInputResolvers {
   static final ConfigSchema STREAM = ConfigSchema.builder()
       .stringOption("id", null, "stream id (from a harvest)")
       .intOption("credits", StreamOptions.DEFAULT_CREDITS, 1, 1024, "batches buffered ahead of the reader")
+      .intOption("wait_seconds", (int) StreamOptions.DEFAULT_SUBSCRIBE_TIMEOUT.toSeconds(), 1, 3600,
+          "how long to wait for the stream's producer to answer")
       .build();
   static final ConfigSchema MODEL = ConfigSchema.builder()
       .stringOption("model", null, "model reference, e.g. tiny")
@@ -62,7 +66,7 @@ public final class NodeInputResolvers {
     return resolvers
         .register("file", (name, spec) -> file(name, validate(name, "file", FILE, spec)))
         .register("store", (name, spec) -> store(name, validate(name, "store", STORE, spec)))
-        .register("stream", (name, spec) -> stream(services.get(), validate(name, "stream", STREAM, spec)))
+        .register("stream", (name, spec) -> stream(services.get(), name, validate(name, "stream", STREAM, spec)))
         .register("model", (name, spec) -> model(services.get(), name, validate(name, "model", MODEL, spec)));
   }
 
@@ -116,11 +120,21 @@ public final class NodeInputResolvers {
     }
   }
 
-  private static ResolvedInput stream(NodeServices node, JobConfig c) {
-    StreamOptions opts = new StreamOptions().setCredits(c.getInt("credits"));
-    ActivationSource src = ActivationStreamConsumer.subscribe(node.vertx(), c.getString("id"), opts)
-        .toCompletionStage().toCompletableFuture().join();
-    return new ResolvedInput(src, null);
+  private static ResolvedInput stream(NodeServices node, String name, JobConfig c) {
+    StreamOptions opts = new StreamOptions().setCredits(c.getInt("credits"))
+        .setSubscribeTimeout(Duration.ofSeconds(c.getInt("wait_seconds")));
+    String field = "inputs." + name + ".stream.id";
+    try {
+      ActivationSource src = ActivationStreamConsumer.subscribe(node.vertx(), c.getString("id"), opts)
+          .toCompletionStage().toCompletableFuture().join();
+      return new ResolvedInput(src, null);
+    } catch (CompletionException e) {
+      // No such stream, or it has ended: the id is what the user can fix.
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new ConfigException(field, cause.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(field, e.getMessage());
+    }
   }
 
   private static ResolvedInput model(NodeServices node, String name, JobConfig c) {

@@ -89,8 +89,9 @@ public final class HttpApi {
       json(ctx, 202, new JsonObject(j.status().toDoc()));
     }));
     r.get("/api/jobs/:id/events").handler(this::events);
-    r.route("/api/*").last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " "
-        + ctx.request().path()));
+    // Every path, not only /api/*: otherwise Vert.x answers an HTML page, and clients expect JSON.
+    r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " "
+        + ctx.request().path() + " (the API is under /api)"));
     r.route().failureHandler(this::failure);
     return r;
   }
@@ -178,7 +179,18 @@ public final class HttpApi {
     if (config == null || inputs == null) {
       return;
     }
-    String id = body.getValue("id") instanceof String s ? s : null;
+    Object idValue = body.getValue("id");
+    if (idValue != null && !(idValue instanceof String)) {
+      error(ctx, 400, "'id': expected a string job id, got " + idValue);
+      return;
+    }
+    String id = (String) idValue;
+    Optional<JobHandle> active = id == null ? Optional.empty() : node.jobs().job(id).filter(j -> !j.state().isFinal());
+    if (active.isPresent()) {
+      // Checked here as well as in the job manager, whose refusal would read as a server error.
+      error(ctx, 409, "job '" + id + "' is still " + active.get().state() + "; cancel it or choose another id");
+      return;
+    }
     node.vertx().<JobHandle>executeBlocking(() -> node.startJob(method, config, inputs, id), false)
         .onSuccess(j -> json(ctx, 201, new JsonObject(j.status().toDoc())))
         .onFailure(ctx::fail);
