@@ -69,10 +69,10 @@ final class DemoCommand implements Callable<Integer> {
     LoupeConfig cfg = parent.config();
     Path runDir = (out != null ? out : cfg.runDir().resolve("demo-"
         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))).toAbsolutePath();
-    Files.createDirectories(runDir);
     long t0 = System.nanoTime();
     try (LoupeNode node = LoupeNode.start("demo", null, parent.pluginHost(cfg), runDir.resolve("jobs"), 4)) {
       node.plugins().method(method); // fail now, naming the method, if its plugin is missing
+      Files.createDirectories(runDir); // only now, so a refused demo leaves no empty run directory
       String sessionId = node.services().open(model);
       ModelInfo info = node.services().session(sessionId).orElseThrow().info();
       List<String> hooks = new ArrayList<>();

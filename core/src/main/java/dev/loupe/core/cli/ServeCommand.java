@@ -72,6 +72,13 @@ final class ServeCommand implements Callable<Integer> {
       co = new ClusterOptions().setClusterName(clusterName).setHost(clusterHost).setHazelcastPort(clusterPort)
           .setMembers(members != null ? members : clusterHost + ":" + clusterPort);
     }
+    // Checked before anything starts, so a refused address costs no plugin loading or model.
+    String bindHost = host != null ? host : cfg.serverHost();
+    if (!isLoopback(bindHost)) {
+      // Access tokens and Origin checks come with the web API; until then only loopback is safe.
+      throw new LoupeCli.CliException(LoupeCli.USAGE, "--host " + bindHost
+          + ": the HTTP API has no access control yet, so it binds loopback addresses only (127.0.0.1)");
+    }
     PluginHost plugins = parent.pluginHost(cfg);
     LoupeNode node = LoupeNode.start(id, co, plugins, cfg.runDir(), cfg.workers());
     CountDownLatch stopped = new CountDownLatch(1);
@@ -87,12 +94,6 @@ final class ServeCommand implements Callable<Integer> {
       Map<String, String> sessions = new LinkedHashMap<>();
       for (String m : open) {
         sessions.put(m, node.services().open(m));
-      }
-      String bindHost = host != null ? host : cfg.serverHost();
-      if (!java.net.InetAddress.getByName(bindHost).isLoopbackAddress()) {
-        // Access tokens and Origin checks come with the web API; until then only loopback is safe.
-        throw new LoupeCli.CliException(LoupeCli.USAGE, "--host " + bindHost
-            + ": the HTTP API has no access control yet, so it binds loopback addresses only (127.0.0.1)");
       }
       int bindPort = port != null ? port : cfg.serverPort();
       HttpServer http = HttpApi.listen(node, bindHost, bindPort).toCompletionStage().toCompletableFuture().join();
@@ -114,5 +115,13 @@ final class ServeCommand implements Callable<Integer> {
     }
     stopped.await();
     return LoupeCli.OK;
+  }
+
+  private static boolean isLoopback(String host) {
+    try {
+      return java.net.InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      throw new LoupeCli.CliException(LoupeCli.USAGE, "--host " + host + ": unknown host");
+    }
   }
 }

@@ -1,0 +1,91 @@
+package dev.loupe.it.plugin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.core.cli.LoupeCli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code loupe demo} and a {@code loupe job} reading a model input, in-process with the built
+ * activation-stats plugin: the model, streams, jobs and stores all run for real.
+ */
+class DemoCliTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path home;
+
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int loupe(String... args) {
+    List<String> all = new ArrayList<>(List.of("--home", home.toString(),
+        "--plugins-dir", PluginFixtures.builtPluginsDir().toString()));
+    all.addAll(List.of(args));
+    return LoupeCli.run(new PrintWriter(out), new PrintWriter(err), all.toArray(String[]::new));
+  }
+
+  @Test
+  @Timeout(60)
+  void theDemoWritesAReportCoveringEveryLayer() throws Exception {
+    Path runDir = home.resolve("demo");
+
+    int code = loupe("demo", "--tokens", "3000", "--out", runDir.toString());
+
+    assertThat(code).as(err.toString()).isZero();
+    Path report = runDir.resolve("report.html");
+    assertThat(report).isRegularFile();
+    String html = Files.readString(report);
+    for (int layer = 0; layer < 4; layer++) {
+      String hook = "blocks." + layer + ".hook_resid_post";
+      assertThat(html).contains(hook);
+      assertThat(out.toString()).containsPattern(hook.replace(".", "\\.") + " +3,000 ");
+      JsonNode stats = JSON.readTree(runDir.resolve("jobs/activation-stats-blocks-" + layer + "-hook_resid_post")
+          .resolve("results/stats.json").toFile());
+      assertThat(stats.get("rows").asLong()).as(hook).isEqualTo(3000);
+      assertThat(runDir.resolve("stores").resolve(hook).resolve("manifest.json")).isRegularFile();
+    }
+    assertThat(out.toString()).contains("report: " + report).contains("3,000 Europarl tokens");
+    assertThat(err.toString()).doesNotContain("\tat ");
+  }
+
+  @Test
+  @Timeout(60)
+  void aJobFileWithAModelInputHarvestsExactlyItsTokens() throws Exception {
+    Path corpus = Files.writeString(home.resolve("corpus.txt"), "The committee met on Tuesday.\n\n".repeat(200));
+    Path job = Files.writeString(home.resolve("job.yaml"), "config:\n  bins: 10\ninputs:\n  main:\n    model:\n"
+        + "      model: tiny\n      corpus: " + corpus + "\n      hook: blocks.2.hook_mlp_out\n"
+        + "      tokens: 2000\n      ctx: 64\n");
+    Path runs = home.resolve("runs");
+
+    int code = loupe("job", "activation-stats", "--config", job.toString(), "--run-dir", runs.toString(),
+        "--job-id", "from-model");
+
+    assertThat(code).as(err.toString()).isZero();
+    JsonNode stats = JSON.readTree(runs.resolve("from-model/results/stats.json").toFile());
+    assertThat(stats.get("rows").asLong()).isEqualTo(2000);
+  }
+
+  @Test
+  void aModelInputWithAnUnknownHookExitsWith2NamingTheField() throws Exception {
+    Path job = Files.writeString(home.resolve("job.yaml"), "inputs:\n  main:\n    model:\n"
+        + "      model: tiny\n      hook: blocks.8.hook_resid_post\n");
+
+    int code = loupe("job", "activation-stats", "--config", job.toString(), "--run-dir", home.resolve("runs").toString());
+
+    assertThat(code).isEqualTo(LoupeCli.USAGE);
+    assertThat(err.toString()).contains("inputs.main.model.hook").contains("blocks.8.hook_resid_post")
+        .doesNotContain("\tat ");
+    assertThat(home.resolve("runs")).doesNotExist();
+  }
+}
