@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -112,8 +113,11 @@ public final class HarvestService implements AutoCloseable {
       Map<String, ActivationStreamProducer> producers) {
     HarvestRequest req = h.request();
     try (docs) {
+      // One deadline for all streams: wait_seconds bounds the whole wait, not each hook's.
+      long deadline = System.nanoTime() + Duration.ofSeconds(req.waitSeconds()).toNanos();
       for (Map.Entry<String, ActivationStreamProducer> e : producers.entrySet()) {
-        if (!e.getValue().awaitConsumers(req.consumers(), Duration.ofSeconds(req.waitSeconds()))) {
+        Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+        if (!e.getValue().awaitConsumers(req.consumers(), left)) {
           throw new IllegalStateException("stream for '" + e.getKey() + "' got " + e.getValue().subscriberCount()
               + " of " + req.consumers() + " consumers within " + req.waitSeconds() + " s");
         }
@@ -144,9 +148,20 @@ public final class HarvestService implements AutoCloseable {
     return List.copyOf(harvests.values());
   }
 
+  /**
+   * Cancels every harvest and waits (up to 10 s) for their threads to stop, so that the sessions
+   * they read can be closed safely afterwards.
+   */
   @Override
   public void close() {
     harvests.values().forEach(Harvest::cancel);
     threads.shutdownNow();
+    try {
+      if (!threads.awaitTermination(10, TimeUnit.SECONDS)) {
+        LOG.warn("harvest threads still running 10 s after cancellation");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -163,6 +164,59 @@ class HarvestServiceTest {
     assertThat(failed.message()).contains("'" + B + "'").contains("0 of 1 consumers").contains("1 s");
     assertThatThrownBy(onA::next).isInstanceOf(ActivationSourceException.class).hasMessageContaining(B);
     onA.close();
+  }
+
+  @Test
+  void waitSecondsBoundsTheWaitForAllHooksTogether() throws Exception {
+    long t0 = System.nanoTime();
+    Harvest h = node.harvest(sessionId, request(List.of(A, B), 1000, 1, 2));
+    // A's consumer comes late; B's never. B must not get a fresh two seconds of its own after A's came.
+    CompletableFuture<ActivationStreamConsumer> late = new CompletableFuture<>();
+    vertx.setTimer(1200, t -> ActivationStreamConsumer.subscribe(vertx, h.streams().get(A)).onComplete((c, err) -> {
+      if (err != null) {
+        late.completeExceptionally(err);
+      } else {
+        late.complete(c);
+      }
+    }));
+
+    Harvest failed = h.completion().get(10, TimeUnit.SECONDS);
+
+    assertThat(failed.state()).isEqualTo(Harvest.State.FAILED);
+    assertThat(failed.message()).contains("'" + B + "'");
+    assertThat((System.nanoTime() - t0) / 1e9).isLessThan(2.8);
+    late.get(10, TimeUnit.SECONDS).close();
+  }
+
+  @Test
+  void closingTheServicesStopsRunningHarvestsBeforeTheirSessionsClose() throws Exception {
+    Vertx own = Vertx.vertx();
+    NodeServices services = new NodeServices(own, "hc");
+    try {
+      Harvest h = services.harvest(services.open("tiny"), request(List.of(A), 10_000_000, 1, 30));
+      ActivationStreamConsumer in = ActivationStreamConsumer.subscribe(own, h.streams().get(A))
+          .toCompletionStage().toCompletableFuture().join();
+      assertThat(in.next()).isNotNull();
+      Future<Long> drained = readers.submit(() -> {
+        long rows = 0;
+        try (in) {
+          for (ActivationBatch b; (b = in.next()) != null; ) {
+            rows += b.rows();
+          }
+        } catch (ActivationSourceException expected) {
+          // The harvest was cancelled under the reader.
+        }
+        return rows;
+      });
+
+      services.close();
+
+      assertThat(h.completion()).isDone();
+      assertThat(h.state()).as(h.message()).isEqualTo(Harvest.State.CANCELLED);
+      drained.get(10, TimeUnit.SECONDS);
+    } finally {
+      own.close().toCompletionStage().toCompletableFuture().join();
+    }
   }
 
   @Test

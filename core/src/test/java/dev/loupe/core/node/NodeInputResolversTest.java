@@ -129,6 +129,8 @@ class NodeInputResolversTest {
   void cancellingAModelInputJobStopsItsHarvest() throws Exception {
     JobHandle job = node.startJob("stall", Map.of(), Map.of("main", model(Map.of("tokens", 50_000_000))), "stall-1");
     Harvest h = newestHarvest();
+    // Cancel it once running: cancelling in the instant a worker picks a job up lets its method run on (JobRun race).
+    NodeTestMethods.Stall.hasRead("stall-1").get(10, TimeUnit.SECONDS);
 
     job.cancel();
 

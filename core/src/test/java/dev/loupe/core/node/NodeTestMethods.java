@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -68,6 +70,13 @@ public final class NodeTestMethods {
 
   /** Reads one batch, reports it as progress, then blocks until the job is cancelled. */
   public static final class Stall implements AnalysisMethod {
+    private static final Map<String, CompletableFuture<Void>> READ = new ConcurrentHashMap<>();
+
+    /** Completes once the stall job {@code jobId} has read its batch (and so is surely running). */
+    public static CompletableFuture<Void> hasRead(String jobId) {
+      return READ.computeIfAbsent(jobId, k -> new CompletableFuture<>());
+    }
+
     @Override
     public MethodInfo info() {
       return MethodInfo.of("stall", "reads one batch and waits to be cancelled", ConfigSchema.empty());
@@ -77,6 +86,7 @@ public final class NodeTestMethods {
     public void run(JobContext ctx) throws Exception {
       ActivationBatch b = ctx.input().next();
       ctx.progress(b == null ? 0 : b.rows(), ctx.input().totalRows(), "rows");
+      hasRead(ctx.jobId()).complete(null);
       // Cancelling interrupts the job's thread; nothing else ends this wait.
       new CountDownLatch(1).await();
     }

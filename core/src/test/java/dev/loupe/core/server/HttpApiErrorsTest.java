@@ -108,6 +108,7 @@ class HttpApiErrorsTest {
     assertThat(api.post("/api/jobs", stall).status()).isEqualTo(201);
 
     assertThat(error(api.post("/api/jobs", stall), 409)).contains("'dup'").contains("still");
+    NodeTestMethods.Stall.hasRead("dup").get(10, TimeUnit.SECONDS);
 
     assertThat(api.delete("/api/jobs/dup").status()).isEqualTo(202);
     assertThat(node.jobs().job("dup").orElseThrow().completion().get(10, TimeUnit.SECONDS).state())
