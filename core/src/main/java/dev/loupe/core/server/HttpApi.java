@@ -231,6 +231,9 @@ public final class HttpApi {
     Map<String, String> feeds = Map.of("progress", JobAddresses.progress(id), "metrics", JobAddresses.metrics(id),
         "status", JobAddresses.status(id));
     feeds.forEach((event, address) -> subs.add(node.vertx().eventBus().<JsonObject>consumer(address, m -> {
+      if (res.ended()) {
+        return; // a message already queued when the final status ended the feed
+      }
       // A slow client must not grow memory: skip progress frames while its socket is full.
       if (res.writeQueueFull() && !event.equals("status")) {
         return;
@@ -272,7 +275,8 @@ public final class HttpApi {
     } else if (t instanceof ReplyException re) {
       if (re.failureType() == ReplyFailure.NO_HANDLERS) {
         status = 404;
-        msg = "no session with that id on any node";
+        String id = ctx.pathParam("id");
+        msg = id == null ? "no session with that id on any node" : "no session '" + id + "' on any node";
       } else if (re.failureType() == ReplyFailure.TIMEOUT) {
         status = 504;
         msg = "the session's node did not answer in time";

@@ -119,7 +119,7 @@ class HttpApiErrorsTest {
   void aHarvestForAnUnknownSessionIs404() {
     JsonObject req = new JsonObject().put("corpus", "europarl").put("hooks", List.of("blocks.0.hook_resid_post"));
 
-    assertThat(error(api.post("/api/sessions/errs-s99/harvests", req), 404)).contains("no session");
+    assertThat(error(api.post("/api/sessions/errs-s99/harvests", req), 404)).contains("no session 'errs-s99'");
   }
 
   @Test
