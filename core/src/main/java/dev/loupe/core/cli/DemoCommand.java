@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -43,6 +44,8 @@ import picocli.CommandLine.ParentCommand;
     description = "Run the demo: harvest a model's activations on Europarl, analyse them with plugins, write a report.")
 final class DemoCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Job workers of the demo's node (threads start only as jobs come). */
+  private static final int DEMO_WORKERS = 256;
 
   @ParentCommand
   LoupeCli parent;
@@ -70,7 +73,9 @@ final class DemoCommand implements Callable<Integer> {
     Path runDir = (out != null ? out : cfg.runDir().resolve("demo-"
         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))).toAbsolutePath();
     long t0 = System.nanoTime();
-    try (LoupeNode node = LoupeNode.start("demo", null, parent.pluginHost(cfg), runDir.resolve("jobs"), 4)) {
+    // One job per layer, all reading one harvest at once: a job left queued for want of a worker
+    // would stall the harvest for all of them, so the node gets a worker for every layer it may meet.
+    try (LoupeNode node = LoupeNode.start("demo", null, parent.pluginHost(cfg), runDir.resolve("jobs"), DEMO_WORKERS)) {
       node.plugins().method(method); // fail now, naming the method, if its plugin is missing
       Files.createDirectories(runDir); // only now, so a refused demo leaves no empty run directory
       String sessionId = node.services().open(model);
@@ -131,11 +136,20 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Drains one stream into an activation store on a thread of its own; completes with the rows written. */
+  /**
+   * Drains one stream into an activation store on a thread of its own (never a shared pool: every
+   * store must read at once, or the one left waiting stalls the harvest for all); completes with
+   * the rows written.
+   */
   private static CompletableFuture<Long> storeFromStream(LoupeNode node, String streamId, Path dir, String modelId,
       String hook, int width) {
     ActivationStreamConsumer in = ActivationStreamConsumer.subscribe(node.vertx(), streamId, new StreamOptions())
         .toCompletionStage().toCompletableFuture().join();
+    Executor ownThread = task -> {
+      Thread t = new Thread(task, "loupe-demo-store-" + hook);
+      t.setDaemon(true);
+      t.start();
+    };
     return CompletableFuture.supplyAsync(() -> {
       long rows = 0;
       try (in; StoreWriter w = ActivationStore.create(dir, modelId, hook, width, StoreOptions.defaults())) {
@@ -148,7 +162,7 @@ final class DemoCommand implements Callable<Integer> {
       } catch (Exception e) {
         throw new IllegalStateException("writing the store for " + hook + ": " + e.getMessage(), e);
       }
-    });
+    }, ownThread);
   }
 
   private static void followHarvest(Harvest h, PrintWriter err) throws Exception {

@@ -59,6 +59,34 @@ class DemoCliTest {
     assertThat(err.toString()).doesNotContain("\tat ");
   }
 
+  /**
+   * Six layers, so six analysis jobs and six store writers all reading one harvest at once, in a
+   * JVM whose common pool has two threads (as on a three-core machine): nothing may queue.
+   */
+  @Test
+  @Timeout(90)
+  void theDemoFinishesWhenLayersOutnumberThreadsAndWorkers() throws Exception {
+    Path runDir = home.resolve("demo6");
+    Path log = home.resolve("demo6.log");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Dai.djl.offline=true", "-Djava.util.concurrent.ForkJoinPool.common.parallelism=2",
+        "-Dloupe.log.dir=" + home, "-cp", System.getProperty("java.class.path"), LoupeCli.class.getName(),
+        "--home", home.toString(), "--plugins-dir", PluginFixtures.builtPluginsDir().toString(),
+        "demo", "--model", "random-gpt2:6x64", "--tokens", "3000", "--out", runDir.toString()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      boolean ended = p.waitFor(75, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(ended).as("demo still running after 75 s:%n%s", Files.readString(log)).isTrue();
+      assertThat(p.exitValue()).as(Files.readString(log)).isZero();
+    } finally {
+      p.destroyForcibly();
+    }
+    String html = Files.readString(runDir.resolve("report.html"));
+    for (int layer = 0; layer < 6; layer++) {
+      assertThat(html).contains("blocks." + layer + ".hook_resid_post");
+    }
+  }
+
   @Test
   @Timeout(60)
   void aJobFileWithAModelInputHarvestsExactlyItsTokens() throws Exception {
