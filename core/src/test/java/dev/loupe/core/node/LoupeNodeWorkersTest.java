@@ -41,8 +41,10 @@ class LoupeNodeWorkersTest {
   }
 
   private JobHandle busyWorker() throws Exception {
-    JobHandle stall = node.startJob("stall", Map.of(), Map.of("main", fileInput), "busy");
-    NodeTestMethods.Stall.hasRead("busy").get(10, TimeUnit.SECONDS);
+    // A fresh id per test: hasRead remembers every stall job of this JVM by id.
+    String id = "busy-" + java.util.UUID.randomUUID();
+    JobHandle stall = node.startJob("stall", Map.of(), Map.of("main", fileInput), id);
+    NodeTestMethods.Stall.hasRead(id).get(10, TimeUnit.SECONDS);
     return stall;
   }
 
