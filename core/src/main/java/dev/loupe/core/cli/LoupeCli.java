@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "loupe", mixinStandardHelpOptions = true, versionProvider = LoupeCli.Version.class,
     description = "Interpretability platform for transformer language models.",
-    subcommands = {PluginsCommand.class, JobCommand.class, ServeCommand.class, DemoCommand.class, BenchCommand.class,
+    subcommands = {PluginsCommand.class, JobCommand.class, HarvestCommand.class, StoreCommand.class, ServeCommand.class,
+        DemoCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class LoupeCli implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(LoupeCli.class);
