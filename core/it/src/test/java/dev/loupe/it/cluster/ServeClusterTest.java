@@ -1,6 +1,7 @@
 package dev.loupe.it.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,6 +18,7 @@ import dev.loupe.core.stream.ActivationStreamConsumer;
 import dev.loupe.core.stream.StreamOptions;
 import dev.loupe.sdk.activation.ActivationBatch;
 import dev.loupe.sdk.activation.ActivationSink;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
@@ -121,6 +123,17 @@ class ServeClusterTest {
         assertBitExact(got.get(i), want.get(i));
       }
     }
+  }
+
+  @Test
+  void theServeNodeRefusesAHarvestOfAHookItsModelLacksNamingTheField() {
+    HarvestRequest bad = new HarvestRequest("europarl", List.of(HOOKS.get(0), "blocks.9.hook_resid_post"), TOKENS, CTX,
+        BATCH_ROWS, SEQUENCES_PER_PASS, 1, 30);
+
+    assertThatThrownBy(() -> cluster.requestHarvest(bad))
+        .isInstanceOfSatisfying(ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(400))
+        .hasMessageContaining("hooks[1]")
+        .hasMessageContaining("has no hook 'blocks.9.hook_resid_post'");
   }
 
   @Test
