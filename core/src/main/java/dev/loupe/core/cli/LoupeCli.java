@@ -119,7 +119,16 @@ public final class LoupeCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    int code = run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    int code;
+    try {
+      code = run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    } catch (Throwable t) {
+      // picocli passes Errors through; without an explicit exit, the non-daemon threads of a node
+      // that already started (Vert.x, Hazelcast) would keep a dead `serve` JVM in the cluster.
+      LOG.error("fatal error", t);
+      System.err.println("error: fatal " + t + " (details in " + logFile() + ")");
+      code = JOB_FAILED;
+    }
     System.exit(code);
   }
 
