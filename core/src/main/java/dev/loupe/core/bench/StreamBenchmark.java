@@ -31,9 +31,12 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Measures activation-stream throughput: in one JVM with 1 and 4 consumers that each read every
- * float of every batch (a sum, so the data is really touched), and between two JVMs joined in a
- * Hazelcast cluster over loopback (a producer node started as a child process).
+ * Measures activation-stream throughput: in one JVM with 1 and 4 consumers, and between two JVMs
+ * joined in a Hazelcast cluster over loopback (a producer node started as a child process).
+ * Locally it measures twice: with consumers that take each batch and touch every row (one value
+ * and the token id per row: the cost of the stream itself, credits, event bus and hand-off), and
+ * with consumers that sum every float (the stream plus real per-float work, which needs a free
+ * core per consumer to keep up, so on a 2-core machine 4 such consumers cannot reach 0.9).
  * Called by {@code loupe bench stream}; also runnable on its own through {@link #main}.
  */
 public final class StreamBenchmark {
@@ -88,7 +91,8 @@ public final class StreamBenchmark {
    * @param clusteredMBps rate between two JVMs over loopback, MB/s (10^6 bytes per second)
    * @param cores processors available to this JVM (the figures depend on it)
    */
-  public record Result(double local1GBps, double local4GBps, double fanOutRatio, double clusteredMBps, int cores) {
+  public record Result(double local1GBps, double local4GBps, double fanOutRatio, double local1SumGBps,
+      double local4SumGBps, double sumFanOutRatio, double clusteredMBps, int cores) {
   }
 
   private static volatile double sink;
@@ -134,24 +138,32 @@ public final class StreamBenchmark {
     double one = Double.NaN;
     double four = Double.NaN;
     double ratio = Double.NaN;
+    double oneSum = Double.NaN;
+    double fourSum = Double.NaN;
+    double ratioSum = Double.NaN;
     double clustered = Double.NaN;
     if (options.local()) {
-      one = local(options, 1) / 1e9;
-      out.printf("local, 1 consumer:   %.2f GB/s%n", one);
-      four = local(options, 4) / 1e9;
+      one = local(options, 1, false) / 1e9;
+      out.printf("local, consumers touch every row:  1 consumer %.2f GB/s%n", one);
+      four = local(options, 4, false) / 1e9;
       ratio = four / one;
-      out.printf("local, 4 consumers:  %.2f GB/s per consumer (%.2f GB/s read in all), ratio 4/1 = %.2f%n",
-          four, 4 * four, ratio);
+      out.printf("local, consumers touch every row:  4 consumers %.2f GB/s each, ratio 4/1 = %.2f%n", four, ratio);
+      oneSum = local(options, 1, true) / 1e9;
+      out.printf("local, consumers sum every float:  1 consumer %.2f GB/s%n", oneSum);
+      fourSum = local(options, 4, true) / 1e9;
+      ratioSum = fourSum / oneSum;
+      out.printf("local, consumers sum every float:  4 consumers %.2f GB/s each (%.2f GB/s summed in all), "
+          + "ratio 4/1 = %.2f on %d cores%n", fourSum, 4 * fourSum, ratioSum, cores);
     }
     if (options.clustered()) {
       clustered = clustered(options, out) / 1e6;
       out.printf("clustered, 2 JVMs over loopback: %.0f MB/s%n", clustered);
     }
-    return new Result(one, four, ratio, clustered, cores);
+    return new Result(one, four, ratio, oneSum, fourSum, ratioSum, clustered, cores);
   }
 
   /** Bytes per second each of {@code consumers} local readers receives. */
-  private static double local(Options options, int consumers) throws Exception {
+  private static double local(Options options, int consumers, boolean sumEveryFloat) throws Exception {
     ActivationBatch[] cycle = new ActivationBatch[4];
     for (int i = 0; i < cycle.length; i++) {
       cycle[i] = SyntheticActivations.batch(1, i, options.rows(), options.width());
@@ -166,7 +178,7 @@ public final class StreamBenchmark {
       for (int c = 0; c < consumers; c++) {
         ActivationStreamConsumer consumer = ActivationStreamConsumer
             .subscribe(vertx, id, new StreamOptions().setCredits(options.credits())).await(10, TimeUnit.SECONDS);
-        readers.add(threads.submit(() -> read(consumer, warmup)));
+        readers.add(threads.submit(() -> read(consumer, warmup, sumEveryFloat)));
       }
       Future<?> producing = threads.submit(() -> {
         producer.awaitConsumers(consumers, Duration.ofSeconds(10));
@@ -189,10 +201,11 @@ public final class StreamBenchmark {
   }
 
   /**
-   * Reads a source to its end, summing every float; returns the nanoseconds from the end of the
-   * warm-up batches to the end of the stream.
+   * Reads a source to its end, summing every float (or one float and the token id of every row);
+   * returns the nanoseconds from the end of the warm-up batches to the end of the stream.
    */
-  private static long read(ActivationStreamConsumer consumer, long warmupBatches) throws InterruptedException {
+  private static long read(ActivationStreamConsumer consumer, long warmupBatches, boolean sumEveryFloat)
+      throws InterruptedException {
     long start = 0;
     double total = 0;
     ActivationBatch b;
@@ -208,7 +221,7 @@ public final class StreamBenchmark {
       if (b == null) {
         break;
       }
-      total += sum(b.values());
+      total += sumEveryFloat ? sum(b.values()) : touchRows(b);
       if (++n == warmupBatches) {
         start = System.nanoTime();
       }
@@ -218,6 +231,18 @@ public final class StreamBenchmark {
       System.out.printf("reader %s: %d ms waiting in next()%n", consumer.consumerId(), waiting / 1_000_000);
     }
     return start == 0 ? 0 : System.nanoTime() - start;
+  }
+
+  /** One value and the token id of every row: proves each row arrived without per-float work. */
+  static double touchRows(ActivationBatch b) {
+    double t = 0;
+    float[] v = b.values();
+    int[] tokens = b.tokenIds();
+    int w = b.width();
+    for (int r = 0; r < b.rows(); r++) {
+      t += v[r * w + (r % w)] + tokens[r];
+    }
+    return t;
   }
 
   /** Eight independent partial sums so the loop runs at memory speed, not at add latency. */
@@ -283,7 +308,7 @@ public final class StreamBenchmark {
       ActivationStreamConsumer consumer = ActivationStreamConsumer
           .subscribe(vertx, stream, new StreamOptions().setCredits(options.credits())).await(30, TimeUnit.SECONDS);
       long warmup = options.clusterBatches() / 5;
-      long nanos = read(consumer, warmup);
+      long nanos = read(consumer, warmup, true);
       out.println("clustered: producer node says: " + awaitLine(lines, "DONE", child, log));
       try (Writer w = new OutputStreamWriter(child.getOutputStream(), StandardCharsets.UTF_8)) {
         w.write("stop\n");

@@ -8,12 +8,8 @@ import dev.loupe.core.job.JobStatus;
 import dev.loupe.core.node.Harvest;
 import dev.loupe.core.node.HarvestRequest;
 import dev.loupe.core.node.LoupeNode;
-import dev.loupe.core.store.ActivationStore;
+import dev.loupe.core.node.StreamToStore;
 import dev.loupe.core.store.StoreOptions;
-import dev.loupe.core.store.StoreWriter;
-import dev.loupe.core.stream.ActivationStreamConsumer;
-import dev.loupe.core.stream.StreamOptions;
-import dev.loupe.sdk.activation.ActivationBatch;
 import dev.loupe.sdk.hook.HookPoint;
 import dev.loupe.sdk.model.ModelInfo;
 import java.io.PrintWriter;
@@ -27,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -95,10 +90,10 @@ final class DemoCommand implements Callable<Integer> {
         String streamId = harvest.streams().get(hook);
         jobs.put(hook, node.startJob(method, Map.of("bins", 40, "top_dims", 5),
             Map.of("main", Map.of("stream", Map.of("id", streamId))), method + "-" + hook.replace('.', '-')));
-        stores.put(hook, storeFromStream(node, streamId, runDir.resolve("stores").resolve(hook), info.id(), hook,
-            info.hookWidth(hook)));
+        stores.put(hook, StreamToStore.start(node.vertx(), streamId, runDir.resolve("stores").resolve(hook), info.id(),
+            hook, info.hookWidth(hook), StoreOptions.defaults()));
       }
-      followHarvest(harvest, err);
+      HarvestProgress.follow(harvest, err, "demo");
       Harvest done = harvest.completion().get();
       Map<String, JobStatus> ends = new LinkedHashMap<>();
       for (Map.Entry<String, JobHandle> j : jobs.entrySet()) {
@@ -133,52 +128,6 @@ final class DemoCommand implements Callable<Integer> {
       o.println("report: " + report);
       o.flush();
       return LoupeCli.OK;
-    }
-  }
-
-  /**
-   * Drains one stream into an activation store on a thread of its own (never a shared pool: every
-   * store must read at once, or the one left waiting stalls the harvest for all); completes with
-   * the rows written.
-   */
-  private static CompletableFuture<Long> storeFromStream(LoupeNode node, String streamId, Path dir, String modelId,
-      String hook, int width) {
-    ActivationStreamConsumer in = ActivationStreamConsumer.subscribe(node.vertx(), streamId, new StreamOptions())
-        .toCompletionStage().toCompletableFuture().join();
-    Executor ownThread = task -> {
-      Thread t = new Thread(task, "loupe-demo-store-" + hook);
-      t.setDaemon(true);
-      t.start();
-    };
-    return CompletableFuture.supplyAsync(() -> {
-      long rows = 0;
-      try (in; StoreWriter w = ActivationStore.create(dir, modelId, hook, width, StoreOptions.defaults())) {
-        ActivationBatch b;
-        while ((b = in.next()) != null) {
-          w.accept(b);
-          rows += b.rows();
-        }
-        return rows;
-      } catch (Exception e) {
-        throw new IllegalStateException("writing the store for " + hook + ": " + e.getMessage(), e);
-      }
-    }, ownThread);
-  }
-
-  private static void followHarvest(Harvest h, PrintWriter err) throws Exception {
-    long total = h.request().tokens();
-    long start = System.nanoTime();
-    while (true) {
-      try {
-        h.completion().get(2, TimeUnit.SECONDS);
-        return;
-      } catch (java.util.concurrent.TimeoutException stillRunning) {
-        long done = h.tokensDone();
-        double s = (System.nanoTime() - start) / 1e9;
-        err.printf("demo: %s %,d / %,d tokens (%.0f%%), %,.0f tokens/s%n", h.state().name().toLowerCase(), done, total,
-            100.0 * done / total, done / Math.max(s, 1e-9));
-        err.flush();
-      }
     }
   }
 

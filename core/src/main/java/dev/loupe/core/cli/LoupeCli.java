@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "loupe", mixinStandardHelpOptions = true, versionProvider = LoupeCli.Version.class,
     description = "Interpretability platform for transformer language models.",
-    subcommands = {PluginsCommand.class, JobCommand.class, ServeCommand.class, DemoCommand.class, BenchCommand.class,
+    subcommands = {PluginsCommand.class, JobCommand.class, HarvestCommand.class, StoreCommand.class, ServeCommand.class,
+        DemoCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class LoupeCli implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(LoupeCli.class);
@@ -118,7 +119,16 @@ public final class LoupeCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    int code = run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    int code;
+    try {
+      code = run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    } catch (Throwable t) {
+      // picocli passes Errors through; without an explicit exit, the non-daemon threads of a node
+      // that already started (Vert.x, Hazelcast) would keep a dead `serve` JVM in the cluster.
+      LOG.error("fatal error", t);
+      System.err.println("error: fatal " + t + " (details in " + logFile() + ")");
+      code = JOB_FAILED;
+    }
     System.exit(code);
   }
 

@@ -4,10 +4,9 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
+import dev.loupe.sdk.io.AtomicFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /** Writes a job's JSON files so that a reader never sees half of one (temp file, then rename). */
 final class ArtifactFiles {
@@ -27,16 +26,6 @@ final class ArtifactFiles {
 
   static void writeAtomically(Path file, byte[] bytes) throws IOException {
     Files.createDirectories(file.getParent());
-    Path tmp = Files.createTempFile(file.getParent(), "." + file.getFileName(), ".tmp");
-    try {
-      Files.write(tmp, bytes);
-      try {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.write(file, bytes);
   }
 }

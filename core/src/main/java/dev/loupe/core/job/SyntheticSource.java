@@ -111,20 +111,7 @@ public final class SyntheticSource implements ActivationSource {
     @Override
     public ResolvedInput resolve(String name, Map<String, Object> spec) {
       String field = "inputs." + name + "." + KIND;
-      if (spec.size() != 1) {
-        throw new ConfigException("inputs." + name, "a synthetic input has only the key 'synthetic', found " + spec.keySet());
-      }
-      if (!(spec.get(KIND) instanceof Map<?, ?> raw)) {
-        throw new ConfigException(field, "expected a mapping such as {rows: 1000, width: 64, seed: 1}");
-      }
-      @SuppressWarnings("unchecked")
-      Map<String, Object> m = (Map<String, Object>) raw;
-      JobConfig c;
-      try {
-        c = SCHEMA.validate(m);
-      } catch (ConfigException e) {
-        throw new ConfigException(field + "." + e.field(), e.getMessage().replaceFirst("^'[^']*': ", ""));
-      }
+      JobConfig c = InputSpecs.validate(name, KIND, SCHEMA, spec);
       try {
         HookPoint.parse(c.getString("hook"));
       } catch (IllegalArgumentException e) {

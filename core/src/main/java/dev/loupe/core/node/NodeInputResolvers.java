@@ -1,6 +1,6 @@
 package dev.loupe.core.node;
 
-import dev.loupe.core.job.InputResolver;
+import dev.loupe.core.job.InputSpecs;
 import dev.loupe.core.job.InputResolvers;
 import dev.loupe.core.job.ResolvedInput;
 import dev.loupe.core.store.ActivationStore;
@@ -64,28 +64,10 @@ public final class NodeInputResolvers {
    */
   public static InputResolvers register(InputResolvers resolvers, Supplier<NodeServices> services) {
     return resolvers
-        .register("file", (name, spec) -> file(name, validate(name, "file", FILE, spec)))
-        .register("store", (name, spec) -> store(name, validate(name, "store", STORE, spec)))
-        .register("stream", (name, spec) -> stream(services.get(), name, validate(name, "stream", STREAM, spec)))
-        .register("model", (name, spec) -> model(services.get(), name, validate(name, "model", MODEL, spec)));
-  }
-
-  /** Validates {@code spec[kind]} with {@code schema}, naming fields as {@code inputs.NAME.KIND.FIELD}. */
-  static JobConfig validate(String name, String kind, ConfigSchema schema, Map<String, Object> spec) {
-    String field = "inputs." + name + "." + kind;
-    if (spec.size() != 1) {
-      throw new ConfigException("inputs." + name, "a " + kind + " input has only the key '" + kind + "', found " + spec.keySet());
-    }
-    if (!(spec.get(kind) instanceof Map<?, ?> raw)) {
-      throw new ConfigException(field, "expected a mapping with keys " + schema.options().stream().map(o -> o.name()).toList());
-    }
-    @SuppressWarnings("unchecked")
-    Map<String, Object> m = (Map<String, Object>) raw;
-    try {
-      return schema.validate(m);
-    } catch (ConfigException e) {
-      throw new ConfigException(field + "." + e.field(), e.getMessage().replaceFirst("^'[^']*': ", ""));
-    }
+        .register("file", (name, spec) -> file(name, InputSpecs.validate(name, "file", FILE, spec)))
+        .register("store", (name, spec) -> store(name, InputSpecs.validate(name, "store", STORE, spec)))
+        .register("stream", (name, spec) -> stream(services.get(), name, InputSpecs.validate(name, "stream", STREAM, spec)))
+        .register("model", (name, spec) -> model(services.get(), name, InputSpecs.validate(name, "model", MODEL, spec)));
   }
 
   /** {@code path} of the spec, which must exist; errors name {@code inputs.NAME.KIND.path}. */

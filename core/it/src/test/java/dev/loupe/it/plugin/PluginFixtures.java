@@ -28,11 +28,11 @@ import org.pf4j.Plugin;
  * system Java compiler against the SDK and PF4J) to check that one bad plugin never hides the
  * others.
  */
-final class PluginFixtures {
+public final class PluginFixtures {
   private PluginFixtures() {}
 
   /** The repository root (the tests run in core/it). */
-  static Path repoRoot() {
+  public static Path repoRoot() {
     Path p = Path.of("").toAbsolutePath();
     while (p != null && !Files.isDirectory(p.resolve(".mvn"))) {
       p = p.getParent();
@@ -45,7 +45,7 @@ final class PluginFixtures {
   }
 
   /** {@code <repo>/target/plugins}, where the build puts plugin zips. */
-  static Path builtPluginsDir() {
+  public static Path builtPluginsDir() {
     return repoRoot().resolve("target/plugins");
   }
 
