@@ -39,8 +39,6 @@ import picocli.CommandLine.ParentCommand;
     description = "Run the demo: harvest a model's activations on Europarl, analyse them with plugins, write a report.")
 final class DemoCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** Job workers of the demo's node (threads start only as jobs come). */
-  private static final int DEMO_WORKERS = 256;
 
   @ParentCommand
   LoupeCli parent;
@@ -70,7 +68,7 @@ final class DemoCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     // One job per layer, all reading one harvest at once: a job left queued for want of a worker
     // would stall the harvest for all of them, so the node gets a worker for every layer it may meet.
-    try (LoupeNode node = LoupeNode.start("demo", null, parent.pluginHost(cfg), runDir.resolve("jobs"), DEMO_WORKERS)) {
+    try (LoupeNode node = LoupeNode.start("demo", null, parent.pluginHost(cfg), runDir.resolve("jobs"), cfg.workers())) {
       node.plugins().method(method); // fail now, naming the method, if its plugin is missing
       Files.createDirectories(runDir); // only now, so a refused demo leaves no empty run directory
       String sessionId = node.services().open(model);

@@ -47,6 +47,7 @@ public final class JobManager implements AutoCloseable {
   private final Path defaultRunDir;
   private final Vertx vertx;
   private final ExecutorService workers;
+  private final ExecutorService liveThreads;
   private final Map<String, JobRun> jobs = new ConcurrentHashMap<>();
   private final List<JobListener> listeners = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
@@ -67,6 +68,12 @@ public final class JobManager implements AutoCloseable {
     AtomicInteger n = new AtomicInteger();
     this.workers = Executors.newFixedThreadPool(workerThreads, r -> {
       Thread t = new Thread(r, "loupe-job-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    AtomicInteger live = new AtomicInteger();
+    this.liveThreads = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "loupe-live-job-" + live.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
@@ -119,7 +126,7 @@ public final class JobManager implements AutoCloseable {
       }
       jobs.put(id, run);
     }
-    workers.execute(run::runOnWorker);
+    (request.live() ? liveThreads : workers).execute(run::runOnWorker);
     return run;
   }
 
@@ -190,8 +197,11 @@ public final class JobManager implements AutoCloseable {
       run.cancel();
     }
     workers.shutdown();
+    liveThreads.shutdown();
     try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       workers.awaitTermination(10, TimeUnit.SECONDS);
+      liveThreads.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -24,6 +24,7 @@ public final class JobRequest {
   private final String jobId;
   private final Path runDir;
   private final List<JobListener> listeners;
+  private final boolean live;
 
   private JobRequest(Builder b) {
     this.method = b.method;
@@ -34,6 +35,7 @@ public final class JobRequest {
     this.jobId = b.jobId;
     this.runDir = b.runDir;
     this.listeners = List.copyOf(b.listeners);
+    this.live = b.live;
   }
 
   public static Builder builder(String method) {
@@ -54,6 +56,13 @@ public final class JobRequest {
   /** Listeners registered before the job starts, so that no event is missed. */
   public List<JobListener> listeners() { return listeners; }
 
+  /**
+   * Whether the job reads a live input (a stream): such a job runs on a thread of its own at
+   * once instead of waiting for a worker, since a queued reader would hold up its stream for
+   * every other reader. Its pace is its stream's, not the worker pool's.
+   */
+  public boolean live() { return live; }
+
   /** Fluent builder; {@code null} maps are treated as empty. */
   public static final class Builder {
     private final String method;
@@ -64,6 +73,7 @@ public final class JobRequest {
     private final List<JobListener> listeners = new ArrayList<>();
     private String jobId;
     private Path runDir;
+    private boolean live;
 
     private Builder(String method) {
       if (method == null || method.isBlank()) {
@@ -128,6 +138,12 @@ public final class JobRequest {
 
     public Builder listener(JobListener listener) {
       listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /** Marks the job as reading a live input; see {@link JobRequest#live()}. */
+    public Builder live(boolean isLive) {
+      this.live = isLive;
       return this;
     }
 

@@ -188,8 +188,8 @@ final class JobRun implements JobHandle {
   /** Runs the method on the calling (worker) thread; never throws. */
   void runOnWorker() {
     synchronized (this) {
-      if (state != JobState.PENDING) {
-        return; // cancelled while queued
+      if (state != JobState.PENDING || cancelled) {
+        return; // cancelled while queued (cancel() finishes the job itself)
       }
       thread = Thread.currentThread();
       state = JobState.RUNNING;

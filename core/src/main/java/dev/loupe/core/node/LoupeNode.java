@@ -28,9 +28,7 @@ public final class LoupeNode implements AutoCloseable {
   private final MethodCatalog plugins;
   private final JobManager jobs;
   private final InputResolvers inputs;
-  private final int workers;
   /** Live-input jobs between their worker check and their start; guarded by {@code this}. */
-  private int reserved;
 
   private LoupeNode(Vertx vertx, boolean clustered, String nodeId, MethodCatalog plugins, Path runDir, int workers) {
     this.vertx = vertx;
@@ -38,7 +36,6 @@ public final class LoupeNode implements AutoCloseable {
     this.services = new NodeServices(vertx, nodeId);
     this.plugins = plugins;
     this.jobs = new JobManager(plugins, runDir, workers, vertx);
-    this.workers = workers;
     this.inputs = NodeInputResolvers.register(InputResolvers.withDefaults(), () -> services);
   }
 
@@ -93,41 +90,19 @@ public final class LoupeNode implements AutoCloseable {
    * @param inputSpecs input name to input spec ({@code {stream: {id}}}, {@code {model: {...}}}, ...)
    * @param jobId the job id, or null for a generated one
    * @throws dev.loupe.sdk.config.ConfigException naming the field on a bad config or input spec
-   * @throws NoFreeWorkerException when the job reads a stream or model input and no worker is
-   *     free to run it now (a queued reader would stall the harvest for all its readers)
+   *     A job reading a stream or model input runs at once on a thread of its own (queued behind
+   *     busy workers it would stall the harvest for all its readers); others wait for a worker.
    */
   public JobHandle startJob(String method, Map<String, Object> config, Map<String, Object> inputSpecs, String jobId) {
     plugins.method(method).info().config().validate(config);
-    String live = inputSpecs.entrySet().stream()
-        .filter(e -> e.getValue() instanceof Map<?, ?> m && (m.containsKey("stream") || m.containsKey("model")))
-        .map(Map.Entry::getKey).findFirst().orElse(null);
-    if (live != null) {
-      reserveWorker(live);
-    }
-    try {
-      return resolveAndStart(method, config, inputSpecs, jobId);
-    } finally {
-      if (live != null) {
-        synchronized (this) {
-          reserved--;
-        }
-      }
-    }
-  }
-
-  private synchronized void reserveWorker(String input) {
-    long active = jobs.jobs().stream().filter(j -> !j.state().isFinal()).count();
-    if (active + reserved >= workers) {
-      throw new NoFreeWorkerException("all " + workers + " job workers are busy, and input '" + input
-          + "' is live: queued, the job would hold up its stream for every other reader. Start it when a job ends,"
-          + " or give the node more workers (jobs.workers in loupe.yaml)");
-    }
-    reserved++;
+    boolean live = inputSpecs.values().stream()
+        .anyMatch(v -> v instanceof Map<?, ?> m && (m.containsKey("stream") || m.containsKey("model")));
+    return resolveAndStart(method, config, inputSpecs, jobId, live);
   }
 
   private JobHandle resolveAndStart(String method, Map<String, Object> config, Map<String, Object> inputSpecs,
-      String jobId) {
-    JobRequest.Builder req = JobRequest.builder(method).config(config).jobId(jobId);
+      String jobId, boolean live) {
+    JobRequest.Builder req = JobRequest.builder(method).config(config).jobId(jobId).live(live);
     List<ResolvedInput> opened = new ArrayList<>();
     try {
       for (Map.Entry<String, Object> in : inputSpecs.entrySet()) {

@@ -5,7 +5,6 @@ import dev.loupe.core.job.JobHandle;
 import dev.loupe.core.node.Harvest;
 import dev.loupe.core.node.HarvestRequest;
 import dev.loupe.core.node.LoupeNode;
-import dev.loupe.core.node.NoFreeWorkerException;
 import dev.loupe.core.node.NodeAddresses;
 import dev.loupe.core.plugin.MethodEntry;
 import dev.loupe.core.plugin.UnknownMethodException;
@@ -270,10 +269,7 @@ public final class HttpApi {
     Throwable t = ctx.failure();
     int status = ctx.statusCode() >= 400 ? ctx.statusCode() : 500;
     String msg;
-    if (t instanceof NoFreeWorkerException) {
-      status = 503;
-      msg = t.getMessage();
-    } else if (t instanceof ConfigException || t instanceof IllegalArgumentException || t instanceof UnknownMethodException) {
+    if (t instanceof ConfigException || t instanceof IllegalArgumentException || t instanceof UnknownMethodException) {
       status = 400;
       msg = t.getMessage();
     } else if (t instanceof ReplyException re) {

@@ -1,7 +1,6 @@
 package dev.loupe.core.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.core.job.JobHandle;
 import dev.loupe.core.job.JobState;
@@ -18,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A job reading a live input must start at once: queued behind busy workers it would hold up its
- * stream, and with it every other reader of the harvest, for good.
+ * stream, and with it every other reader of the harvest, for good. So it runs on a thread of its
+ * own, while jobs reading files and stores wait for a worker.
  */
 class LoupeNodeWorkersTest {
   @TempDir
@@ -49,18 +49,15 @@ class LoupeNodeWorkersTest {
   }
 
   @Test
-  void aLiveInputJobIsRefusedWhenNoWorkerIsFree() throws Exception {
+  void aLiveInputJobRunsAtOnceEvenWhenEveryWorkerIsBusy() throws Exception {
     JobHandle busy = busyWorker();
-    int harvests = node.services().harvests().harvests().size();
 
-    for (Map<String, Object> live : List.<Map<String, Object>>of(Map.of("stream", Map.of("id", "some-stream")),
-        Map.of("model", Map.of("model", "tiny", "hook", "blocks.0.hook_resid_post")))) {
-      assertThatThrownBy(() -> node.startJob("rows", Map.of(), Map.of("main", live), null))
-          .isInstanceOf(NoFreeWorkerException.class)
-          .hasMessageContaining("all 1 job workers are busy").hasMessageContaining("'main'")
-          .hasMessageContaining("jobs.workers");
-    }
-    assertThat(node.services().harvests().harvests()).as("nothing was harvested for a refused job").hasSize(harvests);
+    Map<String, Object> model = Map.of("model", Map.of("model", "tiny", "hook", "blocks.0.hook_resid_post",
+        "tokens", 200, "ctx", 32, "corpus", NodeTestMethods.corpus(tmp, 2).toString()));
+    JobHandle live = node.startJob("rows", Map.of(), Map.of("main", model), null);
+
+    assertThat(live.completion().get(20, TimeUnit.SECONDS).state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(busy.state()).as("the worker is still taken by the stalled job").isEqualTo(JobState.RUNNING);
     busy.cancel();
   }
 

@@ -109,14 +109,6 @@ class HttpApiErrorsTest {
 
     assertThat(error(api.post("/api/jobs", stall), 409)).contains("'dup'").contains("still");
     NodeTestMethods.Stall.hasRead("dup").get(10, TimeUnit.SECONDS);
-    // With the node's two workers taken, a job reading a live stream is refused rather than queued.
-    assertThat(api.post("/api/jobs", stall.copy().put("id", "dup-2")).status()).isEqualTo(201);
-    NodeTestMethods.Stall.hasRead("dup-2").get(10, TimeUnit.SECONDS);
-    JsonObject live = job("rows").put("inputs", new JsonObject().put("main",
-        new JsonObject().put("stream", new JsonObject().put("id", "any-stream"))));
-    assertThat(error(api.post("/api/jobs", live), 503)).contains("workers are busy");
-    assertThat(api.delete("/api/jobs/dup-2").status()).isEqualTo(202);
-    node.jobs().job("dup-2").orElseThrow().completion().get(10, TimeUnit.SECONDS);
 
     assertThat(api.delete("/api/jobs/dup").status()).isEqualTo(202);
     assertThat(node.jobs().job("dup").orElseThrow().completion().get(10, TimeUnit.SECONDS).state())
