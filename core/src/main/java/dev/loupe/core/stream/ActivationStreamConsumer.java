@@ -464,6 +464,10 @@ public final class ActivationStreamConsumer implements ActivationSource {
     }
   }
 
+  /**
+   * Queues one message for the reader. One writer per consumer: the data handler on its event
+   * loop, or, for a directly linked consumer, the producer under its lock; never both.
+   */
   private void enqueue(Incoming in) {
     if (closed) {
       return;
