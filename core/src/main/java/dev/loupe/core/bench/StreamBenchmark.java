@@ -16,6 +16,8 @@ import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.Writer;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * Measures activation-stream throughput: in one JVM with 1 and 4 consumers, and between two JVMs
  * joined in a Hazelcast cluster over loopback (a producer node started as a child process).
  * Locally it measures twice: with consumers that take each batch and touch every row (one value
- * and the token id per row: the cost of the stream itself, credits, event bus and hand-off), and
+ * and the token id per row: the cost of the stream itself, credits and hand-off; local consumers
+ * are linked to the producer directly, so no event-bus message is involved), and
  * with consumers that sum every float (the stream plus real per-float work, which needs a free
  * core per consumer to keep up, so on a 2-core machine 4 such consumers cannot reach 0.9).
  * Called by {@code loupe bench stream}; also runnable on its own through {@link #main}.
@@ -97,6 +100,7 @@ public final class StreamBenchmark {
 
   private static volatile double sink;
   private static final boolean VERBOSE = Boolean.getBoolean("loupe.bench.verbose");
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
   private StreamBenchmark() {
   }
@@ -182,8 +186,19 @@ public final class StreamBenchmark {
       }
       Future<?> producing = threads.submit(() -> {
         producer.awaitConsumers(consumers, Duration.ofSeconds(10));
+        long cpu = 0;
+        long waited = 0;
         for (long seq = 0; seq < warmup + options.localBatches(); seq++) {
+          if (seq == warmup) {
+            cpu = THREADS.getCurrentThreadCpuTime();
+            waited = producer.stats().waitNanos();
+          }
           producer.accept(cycle[(int) (seq % cycle.length)].withSequence(seq));
+        }
+        if (VERBOSE) {
+          System.out.printf("producer, %d consumer(s): %.1f us CPU per batch, %.1f us per batch waiting for credit%n",
+              consumers, (THREADS.getCurrentThreadCpuTime() - cpu) / 1e3 / options.localBatches(),
+              (producer.stats().waitNanos() - waited) / 1e3 / options.localBatches());
         }
         producer.close();
         return null;
@@ -207,6 +222,7 @@ public final class StreamBenchmark {
   private static long read(ActivationStreamConsumer consumer, long warmupBatches, boolean sumEveryFloat)
       throws InterruptedException {
     long start = 0;
+    long cpu = 0;
     double total = 0;
     ActivationBatch b;
     long n = 0;
@@ -224,11 +240,14 @@ public final class StreamBenchmark {
       total += sumEveryFloat ? sum(b.values()) : touchRows(b);
       if (++n == warmupBatches) {
         start = System.nanoTime();
+        cpu = THREADS.getCurrentThreadCpuTime();
       }
     }
     sink = total;
     if (VERBOSE) {
-      System.out.printf("reader %s: %d ms waiting in next()%n", consumer.consumerId(), waiting / 1_000_000);
+      long timed = Math.max(1, n - warmupBatches);
+      System.out.printf("reader %s: %d ms waiting in next(), %.1f us CPU per batch (stream and reading)%n",
+          consumer.consumerId(), waiting / 1_000_000, (THREADS.getCurrentThreadCpuTime() - cpu) / 1e3 / timed);
     }
     return start == 0 ? 0 : System.nanoTime() - start;
   }

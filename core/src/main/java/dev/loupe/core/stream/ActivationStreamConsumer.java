@@ -33,6 +33,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * buffered here: memory is bounded by credits times the (chunk) size of a batch, and a slow
  * reader slows the producer down rather than losing data.
  *
+ * <p>A producer in the same Vert.x instance links itself to this consumer while handling the
+ * subscription (see {@link LocalConsumers}): it then puts batches, end and failure straight into
+ * this consumer's queue, and the reader returns credit and cancels by direct calls on the
+ * producer's {@link ActivationStreamProducer.LocalLink}, with no event-bus message per batch.
+ * Any other producer (another node, or one driving the protocol by hand) uses the event-bus
+ * messages of {@link StreamAddresses}; the data address stays registered either way and answers
+ * liveness pings. A reader cannot tell the two paths apart.
+ *
  * <p>Large batches from another node arrive as several row slices with the same sequence number;
  * this consumer reassembles them, so a reader sees exactly the batches the producer accepted,
  * whether the producer is local or remote.
@@ -53,6 +61,8 @@ public final class ActivationStreamConsumer implements ActivationSource {
   private final EventBus eventBus;
   private final String streamId;
   private final String consumerId;
+  /** The node token this consumer announces; another node's when simulating a remote consumer. */
+  private final String nodeToken;
   private final StreamOptions options;
   private final String controlAddress;
   private final BlockingQueue<Incoming> queue;
@@ -61,6 +71,8 @@ public final class ActivationStreamConsumer implements ActivationSource {
   private final AtomicBoolean pinging = new AtomicBoolean();
   private final AtomicInteger bufferedBatches = new AtomicInteger();
   private MessageConsumer<Object> dataConsumer;
+  /** Set when a producer in this Vert.x instance linked itself here; then credit and cancel go through it. */
+  private volatile ActivationStreamProducer.LocalLink localLink;
   private long expectedIndex;
   private volatile int maxBuffered;
   private volatile boolean closed;
@@ -72,11 +84,12 @@ public final class ActivationStreamConsumer implements ActivationSource {
   private int width;
   private long batchesRead;
 
-  private ActivationStreamConsumer(Vertx vertx, String streamId, StreamOptions options) {
+  private ActivationStreamConsumer(Vertx vertx, String streamId, StreamOptions options, boolean asRemote) {
     this.vertx = vertx;
     this.eventBus = vertx.eventBus();
     this.streamId = streamId;
     this.consumerId = UUID.randomUUID().toString();
+    this.nodeToken = asRemote ? "simulated-remote-" + consumerId : NodeTokens.of(vertx);
     this.options = new StreamOptions(options);
     this.controlAddress = StreamAddresses.control(streamId);
     // credits data messages, plus end/fail, a producer-gone notice and the close marker.
@@ -103,16 +116,35 @@ public final class ActivationStreamConsumer implements ActivationSource {
    * @throws IllegalArgumentException if streamId is not a valid id
    */
   public static Future<ActivationStreamConsumer> subscribe(Vertx vertx, String streamId, StreamOptions options) {
+    return subscribe(vertx, streamId, options, false);
+  }
+
+  /**
+   * Subscribes as if from another cluster node: announces a node token of its own and offers no
+   * direct link, so even a producer in this Vert.x instance uses the event-bus path, with chunking,
+   * for this consumer. For tests of that path (and of streams mixing both kinds) without a cluster.
+   */
+  static Future<ActivationStreamConsumer> subscribeAsRemote(Vertx vertx, String streamId, StreamOptions options) {
+    return subscribe(vertx, streamId, options, true);
+  }
+
+  private static Future<ActivationStreamConsumer> subscribe(Vertx vertx, String streamId, StreamOptions options,
+      boolean asRemote) {
     Objects.requireNonNull(vertx, "vertx");
     Objects.requireNonNull(options, "options");
     StreamAddresses.checkId("streamId", streamId);
     ActivationBatchCodec.registerOn(vertx);
-    ActivationStreamConsumer consumer = new ActivationStreamConsumer(vertx, streamId, options);
-    consumer.dataConsumer = vertx.eventBus().consumer(StreamAddresses.data(streamId, consumer.consumerId), consumer::onData);
+    ActivationStreamConsumer consumer = new ActivationStreamConsumer(vertx, streamId, options, asRemote);
+    String dataAddress = StreamAddresses.data(streamId, consumer.consumerId);
+    consumer.dataConsumer = vertx.eventBus().consumer(dataAddress, consumer::onData);
+    if (!asRemote) {
+      LocalConsumers.register(dataAddress, consumer.nodeToken, consumer);
+    }
     long deadline = System.nanoTime() + options.getSubscribeTimeout().toNanos();
     // The data address must be known cluster-wide before the producer may send to it.
     return consumer.dataConsumer.completion()
         .compose(v -> consumer.requestSubscription(deadline))
+        .onComplete(ar -> LocalConsumers.unregister(dataAddress))
         .map(reply -> consumer.adopt(reply.body()))
         .onFailure(err -> consumer.dataConsumer.unregister());
   }
@@ -121,7 +153,7 @@ public final class ActivationStreamConsumer implements ActivationSource {
     JsonObject body = new JsonObject()
         .put(StreamAddresses.OP, StreamAddresses.OP_SUBSCRIBE)
         .put(StreamAddresses.CONSUMER, consumerId)
-        .put(StreamAddresses.NODE, NodeTokens.of(vertx))
+        .put(StreamAddresses.NODE, nodeToken)
         .put(StreamAddresses.N, options.getCredits());
     DeliveryOptions opts = new DeliveryOptions().setSendTimeout(options.getLivenessTimeout().toMillis());
     return eventBus.<JsonObject>request(controlAddress, body, opts).recover(err -> {
@@ -163,6 +195,11 @@ public final class ActivationStreamConsumer implements ActivationSource {
   /** This consumer's id (the last part of its data address). */
   public String consumerId() {
     return consumerId;
+  }
+
+  /** Whether a producer in this Vert.x instance delivers here directly (rather than over the event bus). */
+  boolean isLinkedLocally() {
+    return localLink != null;
   }
 
   /** The most batch messages ever buffered here waiting for the reader (never more than the credits). */
@@ -283,6 +320,11 @@ public final class ActivationStreamConsumer implements ActivationSource {
   }
 
   private void grantCredit() {
+    ActivationStreamProducer.LocalLink link = localLink;
+    if (link != null) {
+      link.credit(1);
+      return;
+    }
     eventBus.send(controlAddress, new JsonObject()
         .put(StreamAddresses.OP, StreamAddresses.OP_CREDIT)
         .put(StreamAddresses.CONSUMER, consumerId)
@@ -362,6 +404,26 @@ public final class ActivationStreamConsumer implements ActivationSource {
     return new ActivationBatch(modelId, hookName, sequence, rows, width, values, tokenIds, docIds, positions, labels);
   }
 
+  /**
+   * Called by a producer of this Vert.x instance, under its lock, while it accepts this consumer's
+   * subscription: from now on it delivers here directly.
+   */
+  void attachLocal(ActivationStreamProducer.LocalLink link) {
+    localLink = link;
+  }
+
+  /** A batch from the directly linked producer; called under its lock, in send order, never blocks. */
+  void deliverLocal(ActivationBatch batch) {
+    enqueue(new Incoming(StreamAddresses.KIND_BATCH, batch, 0, 1, null));
+  }
+
+  /** End of stream (reason null) or failure from the directly linked producer, after its last batch. */
+  void finishLocal(String reason) {
+    enqueue(reason == null
+        ? new Incoming(StreamAddresses.KIND_END, null, 0, 0, null)
+        : new Incoming(StreamAddresses.KIND_FAIL, null, 0, 0, "activation stream '" + streamId + "' failed: " + reason));
+  }
+
   /** Data-address handler: runs on this consumer's event loop and never blocks. */
   private void onData(Message<Object> message) {
     MultiMap headers = message.headers();
@@ -402,6 +464,10 @@ public final class ActivationStreamConsumer implements ActivationSource {
     }
   }
 
+  /**
+   * Queues one message for the reader. One writer per consumer: the data handler on its event
+   * loop, or, for a directly linked consumer, the producer under its lock; never both.
+   */
   private void enqueue(Incoming in) {
     if (closed) {
       return;
@@ -486,9 +552,14 @@ public final class ActivationStreamConsumer implements ActivationSource {
     closed = true;
     if (!ended) {
       // After end-of-stream the producer has already forgotten this consumer (and may be gone).
-      eventBus.send(controlAddress, new JsonObject()
-          .put(StreamAddresses.OP, StreamAddresses.OP_CANCEL)
-          .put(StreamAddresses.CONSUMER, consumerId));
+      ActivationStreamProducer.LocalLink link = localLink;
+      if (link != null) {
+        link.cancel();
+      } else {
+        eventBus.send(controlAddress, new JsonObject()
+            .put(StreamAddresses.OP, StreamAddresses.OP_CANCEL)
+            .put(StreamAddresses.CONSUMER, consumerId));
+      }
     }
     if (dataConsumer != null) {
       dataConsumer.unregister();

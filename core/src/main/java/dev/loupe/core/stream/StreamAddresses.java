@@ -22,6 +22,15 @@ import java.util.regex.Pattern;
  *       order whatever path a message took.</li>
  * </ul>
  * Only batch messages use credit; end, fail and ping messages are small and always sent.
+ *
+ * <p>In-process shortcut: when the subscribe message's {@value #NODE} token is the producer's own
+ * and the consumer is registered in {@link LocalConsumers} for the duration of its handshake, the
+ * producer links to the consumer object instead of using the data address for batches, end and
+ * fail (it puts them straight into the consumer's queue), and the consumer returns credit and
+ * cancels by direct calls instead of {@value #OP_CREDIT} and {@value #OP_CANCEL} messages. The
+ * subscribe handshake and its reply, pings in both directions and everything sent to or from
+ * another node stay as described above, so producers and consumers that only speak the
+ * messages interoperate with both.
  */
 public final class StreamAddresses {
 

@@ -6,11 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.loupe.sdk.activation.ActivationBatch;
 import dev.loupe.sdk.activation.ActivationSourceException;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -113,6 +115,114 @@ class ActivationStreamTest {
     }
     assertThat(producer.stats().maxInFlight()).isLessThanOrEqualTo(4 * 3);
     assertThat(producer.stats().acceptedBatches()).isEqualTo(300);
+  }
+
+  @Test
+  void localConsumersAreLinkedDirectlyAndExchangeNoEventBusMessagesPerBatch() throws Exception {
+    String id = newStreamId();
+    List<String> perBatchMessages = new CopyOnWriteArrayList<>();
+    vertx.eventBus().addOutboundInterceptor(ctx -> {
+      Object body = ctx.message().body();
+      boolean credit = body instanceof JsonObject json && StreamAddresses.OP_CREDIT.equals(json.getString(StreamAddresses.OP));
+      if (credit || ctx.message().address().startsWith(StreamAddresses.PREFIX + id + ".to.")) {
+        perBatchMessages.add(ctx.message().address());
+      }
+      ctx.next();
+    });
+    ActivationStreamProducer producer = ActivationStreamProducer.create(vertx, id).await(10, TimeUnit.SECONDS);
+    ActivationStreamConsumer a = subscribe(id, credits(2));
+    ActivationStreamConsumer b = subscribe(id, credits(2));
+    Future<List<Long>> readA = threads.submit(reader(a, () -> { }));
+    Future<List<Long>> readB = threads.submit(reader(b, () -> { }));
+
+    produce(producer, 2, 50).get();
+
+    assertThat(readA.get()).isEqualTo(sequences(50));
+    assertThat(readB.get()).isEqualTo(sequences(50));
+    assertThat(perBatchMessages).as("batch, end and credit messages on the event bus").isEmpty();
+    assertThat(a.isLinkedLocally()).isTrue();
+    assertThat(b.isLinkedLocally()).isTrue();
+  }
+
+  @Test
+  void localAndRemoteConsumersOfOneStreamEachReceiveEveryBatchInOrder() throws Exception {
+    String id = newStreamId();
+    // Small chunks: the remote consumer gets every batch in 4 row slices and reassembles it.
+    ActivationStreamProducer producer = ActivationStreamProducer.create(vertx, id, new StreamOptions().setMaxChunkBytes(4096))
+        .await(10, TimeUnit.SECONDS);
+    ActivationStreamConsumer local1 = subscribe(id, credits(3));
+    ActivationStreamConsumer remote = ActivationStreamConsumer.subscribeAsRemote(vertx, id, credits(3))
+        .await(10, TimeUnit.SECONDS);
+    ActivationStreamConsumer local2 = subscribe(id, credits(3));
+    List<Future<List<Long>>> reads = new ArrayList<>();
+    for (ActivationStreamConsumer c : List.of(local1, remote, local2)) {
+      reads.add(threads.submit(reader(c, () -> { })));
+    }
+
+    produce(producer, 3, 120).get();
+
+    for (Future<List<Long>> read : reads) {
+      assertThat(read.get()).isEqualTo(sequences(120));
+    }
+    assertThat(local1.isLinkedLocally()).isTrue();
+    assertThat(local2.isLinkedLocally()).isTrue();
+    assertThat(remote.isLinkedLocally()).isFalse();
+    assertThat(remote.maxBuffered()).isBetween(1, 3);
+    assertThat(local1.maxBuffered()).isBetween(1, 3);
+  }
+
+  @Test
+  void producerFailureReachesLocalAndRemoteReadersAfterTheBatchesSentBefore() throws Exception {
+    String id = newStreamId();
+    ActivationStreamProducer producer = ActivationStreamProducer.create(vertx, id, new StreamOptions().setMaxChunkBytes(4096))
+        .await(10, TimeUnit.SECONDS);
+    ActivationStreamConsumer local = subscribe(id, credits(8));
+    ActivationStreamConsumer remote = ActivationStreamConsumer.subscribeAsRemote(vertx, id, credits(8))
+        .await(10, TimeUnit.SECONDS);
+    threads.submit(() -> {
+      // 3 batches of 4 parts need 12 messages, more than the remote's 8 credits: its reader goes first below.
+      for (int seq = 0; seq < 3; seq++) {
+        producer.accept(SyntheticActivations.batch(SEED, seq, ROWS, WIDTH));
+      }
+      producer.fail("tokenizer rejected document 17");
+      return null;
+    });
+
+    for (ActivationStreamConsumer c : List.of(remote, local)) {
+      for (int seq = 0; seq < 3; seq++) {
+        assertThat(c.next().sequence()).isEqualTo(seq);
+      }
+      assertThatThrownBy(c::next)
+          .isInstanceOf(ActivationSourceException.class)
+          .hasMessageContaining(id)
+          .hasMessageContaining("tokenizer rejected document 17");
+    }
+  }
+
+  @Test
+  void cancelledLocalConsumerIsDroppedWhileARemoteOneCarriesOn() throws Exception {
+    String id = newStreamId();
+    ActivationStreamProducer producer = ActivationStreamProducer.create(vertx, id).await(10, TimeUnit.SECONDS);
+    ActivationStreamConsumer quitter = subscribe(id, credits(2));
+    ActivationStreamConsumer remote = ActivationStreamConsumer.subscribeAsRemote(vertx, id, credits(2))
+        .await(10, TimeUnit.SECONDS);
+    Future<List<Long>> readRemote = threads.submit(reader(remote, () -> { }));
+    Future<List<Long>> readQuitter = threads.submit(() -> {
+      List<Long> seen = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        seen.add(quitter.next().sequence());
+      }
+      quitter.close();
+      return seen;
+    });
+
+    produce(producer, 2, 60).get();
+
+    assertThat(quitter.isLinkedLocally()).isTrue();
+    assertThat(readQuitter.get()).isEqualTo(sequences(5));
+    assertThat(quitter.next()).isNull();
+    assertThat(readRemote.get()).isEqualTo(sequences(60));
+    assertThat(producer.stats().subscribers()).isZero();
   }
 
   @Test
