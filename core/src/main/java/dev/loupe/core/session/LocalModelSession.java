@@ -43,7 +43,8 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
   }
 
   /**
-   * Opens a model reference with the built-in resolvers ({@code tiny}, {@code random-gpt2:...}).
+   * Opens a model reference with the built-in resolvers ({@code tiny}, {@code random-gpt2:...}, a
+   * Hugging Face model directory).
    *
    * @throws IllegalArgumentException naming the reference when it cannot be resolved
    */
