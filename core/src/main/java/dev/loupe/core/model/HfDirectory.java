@@ -149,15 +149,25 @@ public final class HfDirectory {
       throw new IllegalArgumentException(configFile + ": model_type '" + type.textValue()
           + "' is not supported yet; supported: " + String.join(", ", SUPPORTED_MODEL_TYPES));
     }
-    JsonNode tie = root.get("tie_word_embeddings");
-    if (tie != null && tie.isBoolean() && !tie.booleanValue()) {
-      throw new IllegalArgumentException(configFile + ": field tie_word_embeddings is false; this runtime unembeds "
-          + "with wte.weight (expected true or absent)");
-    }
+    // Options that change the forward pass's arithmetic: refuse them rather than compute something else.
+    requireFlag(root, configFile, "tie_word_embeddings", true, "this runtime unembeds with wte.weight");
+    requireFlag(root, configFile, "scale_attn_weights", true, "this runtime scales attention scores by 1/sqrt(d_head)");
+    requireFlag(root, configFile, "scale_attn_by_inverse_layer_idx", false,
+        "this runtime does not scale attention by layer index");
+    requireFlag(root, configFile, "reorder_and_upcast_attn", false, "this runtime computes attention in fp32 as is");
+    requireFlag(root, configFile, "add_cross_attention", false, "this runtime runs decoder-only GPT-2");
     try {
       return Gpt2Config.fromJson(text);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void requireFlag(JsonNode root, Path configFile, String field, boolean supported, String why) {
+    JsonNode v = root.get(field);
+    if (v != null && !v.isNull() && !(v.isBoolean() && v.booleanValue() == supported)) {
+      throw new IllegalArgumentException(configFile + ": field " + field + " is " + v + "; " + why + " (expected "
+          + supported + " or absent)");
     }
   }
 
@@ -215,14 +225,12 @@ public final class HfDirectory {
     }
 
     private void openIndex(Path dir, Path index) throws IOException {
+      String text = Files.readString(index, StandardCharsets.UTF_8);
       JsonNode root;
       try {
-        root = JSON.readTree(Files.readString(index, StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException) {
-          throw new IllegalArgumentException(index + " is not valid JSON: " + e.getMessage(), e);
-        }
-        throw e;
+        root = JSON.readTree(text);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new IllegalArgumentException(index + " is not valid JSON: " + e.getOriginalMessage(), e);
       }
       JsonNode map = root == null ? null : root.get("weight_map");
       if (map == null || !map.isObject()) {
@@ -363,6 +371,8 @@ public final class HfDirectory {
    * and tokenizer first and config.json last.
    *
    * @throws UnsupportedOperationException when the tokenizer has no tokenizer.json form
+   * @throws IllegalArgumentException when the tokenizer has more ids than the model's vocab_size, or
+   *     {@code dir} is an existing file
    * @throws IOException from the file system; nothing half-written is left at {@code dir}
    */
   public static void save(Gpt2Model model, Tokenizer tokenizer, Path dir) throws IOException {
@@ -372,6 +382,9 @@ public final class HfDirectory {
     }
     String tokenizerJson = tokenizer.toTokenizerJson();
     Path target = dir.toAbsolutePath().normalize();
+    if (Files.exists(target) && !Files.isDirectory(target)) {
+      throw new IllegalArgumentException("cannot save a model to " + target + ": it exists and is not a directory");
+    }
     if (Files.isDirectory(target) && !isEmpty(target)) {
       writeFiles(model, tokenizerJson, target);
       return;

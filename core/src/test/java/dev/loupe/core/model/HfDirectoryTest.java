@@ -251,6 +251,24 @@ class HfDirectoryTest {
   }
 
   @Test
+  void aConfigOptionThatChangesTheArithmeticIsRefused() throws Exception {
+    writeCheckpoint(DType.F32);
+    ObjectNode config = (ObjectNode) new ObjectMapper().readTree(model.config().toJson());
+    config.put("scale_attn_by_inverse_layer_idx", true);
+    Files.writeString(dir.resolve("config.json"), config.toPrettyString());
+    assertThatThrownBy(this::load).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(dir.resolve("config.json") + ": field scale_attn_by_inverse_layer_idx is true;");
+  }
+
+  @Test
+  void aConfigWithAnOutOfRangeFieldIsNamedWithTheFile() throws Exception {
+    writeCheckpoint(DType.F32);
+    Files.writeString(dir.resolve("config.json"), model.config().toJson().replace("\"n_head\" : 4", "\"n_head\" : 5"));
+    assertThatThrownBy(this::load).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(dir.resolve("config.json") + ": config field n_embd (32) must be divisible by n_head (5)");
+  }
+
+  @Test
   void aMissingTokenizerJsonIsNamed() throws Exception {
     writeCheckpoint(DType.F32);
     Files.delete(dir.resolve("tokenizer.json"));
