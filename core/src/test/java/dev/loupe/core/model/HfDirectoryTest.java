@@ -17,9 +17,12 @@ import dev.loupe.sdk.io.TensorData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -101,6 +104,11 @@ class HfDirectoryTest {
       assertThat(f.tensors().values()).allSatisfy(t -> assertThat(t.dtype()).isEqualTo(DType.F32));
       assertThat(f.metadata()).containsEntry("format", "pt");
     }
+    Set<PosixFilePermission> readable = EnumSet.copyOf(Files.getPosixFilePermissions(dir));
+    readable.retainAll(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.GROUP_READ,
+        PosixFilePermission.OTHERS_READ));
+    assertThat(Files.getPosixFilePermissions(dir.resolve("model.safetensors")))
+        .as("files are as readable as their directory").containsAll(readable);
     assertThat(Gpt2Config.fromJson(Files.readString(dir.resolve("config.json")))).isEqualTo(model.config());
     assertThat(Files.readString(dir.resolve("tokenizer.json"))).isEqualTo(ByteTokenizer.instance().toTokenizerJson());
   }
