@@ -69,11 +69,6 @@ public final class HfDirectory {
   private HfDirectory() {
   }
 
-  /** Whether {@code dir} looks like a model directory (holds config.json). One stat, no reading. */
-  public static boolean isModelDirectory(Path dir) {
-    return Files.isRegularFile(dir.resolve(CONFIG));
-  }
-
   /**
    * Loads a model directory; the weights go under a child of {@code parent}.
    *
@@ -85,8 +80,8 @@ public final class HfDirectory {
    */
   public static LoadedModel load(Path dir, String id, NDManager parent) {
     if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("model directory " + dir + " does not exist; expected a directory holding "
-          + LAYOUT);
+      throw new IllegalArgumentException("model directory " + dir + (Files.exists(dir) ? " is not a directory"
+          : " does not exist") + "; expected a directory holding " + LAYOUT);
     }
     Path configFile = dir.resolve(CONFIG);
     if (!Files.isRegularFile(configFile)) {
@@ -98,27 +93,27 @@ public final class HfDirectory {
       throw new IllegalArgumentException("model directory " + dir + " has no " + TOKENIZER
           + "; expected the Hugging Face tokenizer that goes with the weights");
     }
-    Gpt2Model model;
-    try (Weights weights = Weights.open(dir, config)) {
-      model = weights.toModel(parent);
-    } catch (TensorFileException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the weights in " + dir + ": " + e.getMessage(), e);
-    }
-    HfTokenizer tokenizer = null;
+    // The tokenizer first: it is cheap, so a bad one fails before the weights are read.
+    HfTokenizer tokenizer = HfTokenizer.load(tokenizerFile);
+    Gpt2Model model = null;
     try {
-      tokenizer = HfTokenizer.load(tokenizerFile);
       if (tokenizer.vocabSize() > config.vocabSize()) {
         throw new IllegalArgumentException(tokenizerFile + " has " + tokenizer.vocabSize() + " token ids but "
             + configFile + " field vocab_size is " + config.vocabSize());
       }
+      try (Weights weights = Weights.open(dir, config)) {
+        model = weights.toModel(parent);
+      } catch (TensorFileException e) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the weights in " + dir + ": " + e.getMessage(), e);
+      }
       return new LoadedModel(id, model, tokenizer);
     } catch (RuntimeException e) {
-      model.close();
-      if (tokenizer != null) {
-        tokenizer.close();
+      if (model != null) {
+        model.close();
       }
+      tokenizer.close();
       throw e;
     }
   }
