@@ -236,6 +236,14 @@ class HfDirectoryTest {
   }
 
   @Test
+  void closingTheModelFreesItsNativeTokenizer() throws Exception {
+    model.saveHfDirectory(dir, ByteTokenizer.instance());
+    LoadedModel loaded = load();
+    loaded.close();
+    assertThatThrownBy(() -> loaded.tokenizer().encode("x")).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
   void aPathThatIsNoDirectoryIsReportedAsSuch() {
     String ref = tmp.resolve("no-such-model").toString();
     assertThatThrownBy(() -> ModelRegistry.withDefaults().load(ref, manager))
