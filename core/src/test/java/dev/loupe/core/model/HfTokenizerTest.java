@@ -3,6 +3,8 @@ package dev.loupe.core.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,6 +73,22 @@ class HfTokenizerTest {
     assertThat(hf.vocabSize()).isEqualTo(ByteTokenizer.VOCAB_SIZE);
     for (int id = 0; id < ByteTokenizer.VOCAB_SIZE; id++) {
       assertThat(hf.tokenText(id)).as("token %d", id).isEqualTo(BYTES.tokenText(id));
+    }
+  }
+
+  @Test
+  void mergedTokensEncodeAsOneIdAndDisplayAsTheirText() throws Exception {
+    // Two merges over the byte alphabet: "t h" and the two bytes of "é" (shown as Ã and © by ByteLevel).
+    ObjectNode root = (ObjectNode) new ObjectMapper().readTree(BYTES.toTokenizerJson());
+    ObjectNode model = (ObjectNode) root.get("model");
+    ((ObjectNode) model.get("vocab")).put("th", 256).put("\u00c3\u00a9", 257);
+    model.putArray("merges").add("t h").add("\u00c3 \u00a9");
+    try (HfTokenizer merged = HfTokenizer.fromJson(root.toString(), "merged")) {
+      assertThat(merged.vocabSize()).isEqualTo(258);
+      assertThat(merged.encode("thé!")).containsExactly(256, 257, '!');
+      assertThat(merged.decode(new int[] {256, 257, '!'})).isEqualTo("thé!");
+      assertThat(merged.tokenText(257)).isEqualTo("é");
+      assertThat(merged.tokenText(0xc3)).isEqualTo("\\xc3");
     }
   }
 
