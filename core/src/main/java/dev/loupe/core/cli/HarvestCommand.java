@@ -33,7 +33,8 @@ final class HarvestCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;
 
-  @Option(names = "--model", required = true, paramLabel = "MODEL", description = "model reference, e.g. tiny")
+  @Option(names = "--model", required = true, paramLabel = "MODEL",
+      description = "model reference: tiny, random-gpt2:<layers>x<d_model> or a Hugging Face model directory")
   String model;
 
   @Option(names = "--corpus", paramLabel = "CORPUS", description = "europarl or a path (default: ${DEFAULT-VALUE})")

@@ -39,7 +39,8 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--node-id", paramLabel = "ID", description = "this node's id (default: random)")
   String nodeId;
 
-  @Option(names = "--open", paramLabel = "MODEL", description = "open a model session at start (repeatable), e.g. tiny")
+  @Option(names = "--open", paramLabel = "MODEL", description = "open a model session at start (repeatable): tiny, "
+      + "random-gpt2:<layers>x<d_model> or a Hugging Face model directory")
   List<String> open = new ArrayList<>();
 
   @Option(names = "--cluster", description = "join a cluster of Loupe nodes")

@@ -73,6 +73,7 @@ public final class ByteTokenizer implements Tokenizer {
    * A Hugging Face {@code tokenizer.json} that tokenizes the same way: a BPE model with no merges
    * over the 256 byte symbols of the ByteLevel pre-tokenizer's alphabet, so id i is byte i.
    */
+  @Override
   public String toTokenizerJson() {
     ObjectMapper json = new ObjectMapper();
     ObjectNode root = json.createObjectNode();

@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * A model resolved from a reference: its weights and the tokenizer that goes with them.
- * Closing it frees the weights.
+ * Closing it frees the weights (and a native tokenizer).
  *
  * @param id the reference it was loaded from, used as the model id in activations and caches
  */
@@ -19,8 +19,19 @@ public record LoadedModel(String id, Gpt2Model model, Tokenizer tokenizer) imple
     }
   }
 
+  /** Frees the weights, and the tokenizer's native resources when it has any. */
   @Override
   public void close() {
-    model.close();
+    try {
+      model.close();
+    } finally {
+      if (tokenizer instanceof AutoCloseable c) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          throw new IllegalStateException("cannot close the tokenizer of model '" + id + "'", e);
+        }
+      }
+    }
   }
 }

@@ -14,9 +14,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class ModelRegistry {
   private final List<ModelResolver> resolvers = new CopyOnWriteArrayList<>();
 
-  /** A registry with the built-in references ({@code tiny}, {@code random-gpt2:...}). */
+  /**
+   * A registry with the built-in references ({@code tiny}, {@code random-gpt2:...}) and local
+   * Hugging Face directories; the names come first, so a directory called {@code tiny} is opened
+   * as {@code ./tiny}.
+   */
   public static ModelRegistry withDefaults() {
-    return new ModelRegistry().register(ModelRefs.tiny()).register(ModelRefs.randomGpt2());
+    return new ModelRegistry().register(ModelRefs.tiny()).register(ModelRefs.randomGpt2())
+        .register(new HfDirectoryResolver());
   }
 
   /** Adds a resolver, asked after the ones already registered. */

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
  */
 public interface ModelResolver {
 
-  /** Whether {@code ref} is of this resolver's kind (a cheap syntactic check, no I/O). */
+  /** Whether {@code ref} is of this resolver's kind (a cheap check: no reading, at most a stat). */
   boolean handles(String ref);
 
   /**

@@ -25,4 +25,14 @@ public interface Tokenizer {
    * @throws IllegalArgumentException when the id is outside the vocabulary
    */
   String tokenText(int tokenId);
+
+  /**
+   * A Hugging Face {@code tokenizer.json} document that tokenizes exactly as this tokenizer does,
+   * so a saved model directory carries its tokenizer.
+   *
+   * @throws UnsupportedOperationException naming the class when it has no such form (the default)
+   */
+  default String toTokenizerJson() {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot be written as a tokenizer.json");
+  }
 }

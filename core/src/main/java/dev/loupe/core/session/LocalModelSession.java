@@ -25,6 +25,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class LocalModelSession implements ModelSession, AutoCloseable {
   private final String id;
+  private final LoadedModel loaded;
   private final Gpt2Model model;
   private final Tokenizer tokenizer;
   private final NDManager manager;
@@ -34,6 +35,7 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
 
   private LocalModelSession(LoadedModel loaded, NDManager manager) {
     this.id = loaded.id();
+    this.loaded = loaded;
     this.model = loaded.model();
     this.tokenizer = loaded.tokenizer();
     this.manager = manager;
@@ -43,7 +45,8 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
   }
 
   /**
-   * Opens a model reference with the built-in resolvers ({@code tiny}, {@code random-gpt2:...}).
+   * Opens a model reference with the built-in resolvers ({@code tiny}, {@code random-gpt2:...}, a
+   * Hugging Face model directory).
    *
    * @throws IllegalArgumentException naming the reference when it cannot be resolved
    */
@@ -172,7 +175,7 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
     try {
       if (!closed) {
         closed = true;
-        model.close();
+        loaded.close(); // the weights and, for tokenizer.json tokenizers, the native tokenizer
         manager.close();
       }
     } finally {

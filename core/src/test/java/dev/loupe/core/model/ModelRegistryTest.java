@@ -67,7 +67,7 @@ class ModelRegistryTest {
       }
     };
     ModelRegistry r = ModelRegistry.withDefaults().register(demo);
-    assertThat(r.forms()).hasSize(3).last().isEqualTo("demo (shipped)");
+    assertThat(r.forms()).hasSize(4).last().isEqualTo("demo (shipped)");
     try (LoadedModel m = r.load("demo", manager)) {
       assertThat(m.model().config().nLayer()).isEqualTo(2);
     }

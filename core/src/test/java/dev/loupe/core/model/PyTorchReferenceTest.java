@@ -22,6 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PyTorchReferenceTest {
   private static final Path PYTHON = Path.of("/usr/bin/python3");
+  private static final int VOCAB = 256;
+  /** A padded batch: the first sequence is the longest. */
+  private static final int[][] TOKENS = {"Loupe looks inside.".chars().toArray(), "GPT".chars().toArray()};
 
   @TempDir
   Path dir;
@@ -42,37 +45,62 @@ class PyTorchReferenceTest {
   @Test
   void logitsOfAPaddedBatchMatchPyTorch() throws Exception {
     assumeTrue(torchAvailable(), "python3 with torch is not installed");
-    int[][] tokens = {"Loupe looks inside.".chars().toArray(), "GPT".chars().toArray()};
     try (NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
       Gpt2Model model = TestModels.randomAffine(Gpt2Config.of(256, 32, 64, 3, 4), 5, manager);
       Files.writeString(dir.resolve("config.json"), model.config().toJson());
       SafetensorsTestWriter.write(model.weights(), dir.resolve("model.safetensors"));
-      Path script = dir.resolve("gpt2_reference.py");
-      try (InputStream in = getClass().getResourceAsStream("gpt2_reference.py")) {
-        Files.write(script, in.readAllBytes());
-      }
-      Files.writeString(dir.resolve("tokens.json"),
-          "[" + java.util.Arrays.toString(tokens[0]) + "," + java.util.Arrays.toString(tokens[1]) + "]");
-      Process p = new ProcessBuilder(PYTHON.toString(), script.toString(), dir.toString(),
-          dir.resolve("tokens.json").toString(), dir.resolve("logits.bin").toString()).redirectErrorStream(true).start();
-      String log = new String(p.getInputStream().readAllBytes());
-      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-      assertThat(p.exitValue()).as(log).isZero();
+      float[] ours = model.forward(TOKENS, ForwardHooks.none(), manager).logits().toFloatArray();
+      assertThat(worstDifference(ours, torchLogits(dir))).as("largest |logit difference| against PyTorch")
+          .isLessThan(1e-4);
+    }
+  }
 
-      float[] torch = new float[(tokens[0].length + tokens[1].length) * 256];
-      ByteBuffer.wrap(Files.readAllBytes(dir.resolve("logits.bin"))).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(torch);
-      float[] ours = model.forward(tokens, ForwardHooks.none(), manager).logits().toFloatArray();
-      int seq = tokens[0].length;
-      double worst = 0;
-      int t = 0;
-      for (int b = 0; b < 2; b++) {
-        for (int i = 0; i < tokens[b].length; i++, t++) {
-          for (int v = 0; v < 256; v++) {
-            worst = Math.max(worst, Math.abs(ours[(b * seq + i) * 256 + v] - torch[t * 256 + v]));
-          }
+  @Test
+  void aSavedHuggingFaceDirectoryReloadsToLogitsThatMatchPyTorch() throws Exception {
+    assumeTrue(torchAvailable(), "python3 with torch is not installed");
+    Path modelDir = dir.resolve("saved");
+    try (NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+      TestModels.randomAffine(Gpt2Config.of(256, 32, 64, 3, 4), 6, manager)
+          .saveHfDirectory(modelDir, ByteTokenizer.instance());
+      try (LoadedModel loaded = HfDirectory.load(modelDir, "saved", manager)) {
+        float[] ours = loaded.model().forward(TOKENS, ForwardHooks.none(), manager).logits().toFloatArray();
+        assertThat(worstDifference(ours, torchLogits(modelDir))).as("largest |logit difference| against PyTorch")
+            .isLessThan(1e-4);
+      }
+    }
+  }
+
+  /** Runs gpt2_reference.py on a model directory: logits of TOKENS, each sequence unpadded, concatenated. */
+  private float[] torchLogits(Path modelDir) throws Exception {
+    Path script = dir.resolve("gpt2_reference.py");
+    try (InputStream in = getClass().getResourceAsStream("gpt2_reference.py")) {
+      Files.write(script, in.readAllBytes());
+    }
+    Path tokens = dir.resolve("tokens.json");
+    Files.writeString(tokens, "[" + java.util.Arrays.toString(TOKENS[0]) + "," + java.util.Arrays.toString(TOKENS[1]) + "]");
+    Path out = dir.resolve("logits.bin");
+    Process p = new ProcessBuilder(PYTHON.toString(), script.toString(), modelDir.toString(), tokens.toString(),
+        out.toString()).redirectErrorStream(true).start();
+    String log = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(log).isZero();
+    float[] torch = new float[(TOKENS[0].length + TOKENS[1].length) * VOCAB];
+    ByteBuffer.wrap(Files.readAllBytes(out)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(torch);
+    return torch;
+  }
+
+  /** Largest |ours - torch| over the real (unpadded) positions; ours is [batch, longest, vocab]. */
+  private static double worstDifference(float[] ours, float[] torch) {
+    int seq = TOKENS[0].length;
+    double worst = 0;
+    int t = 0;
+    for (int b = 0; b < TOKENS.length; b++) {
+      for (int i = 0; i < TOKENS[b].length; i++, t++) {
+        for (int v = 0; v < VOCAB; v++) {
+          worst = Math.max(worst, Math.abs(ours[(b * seq + i) * VOCAB + v] - torch[t * VOCAB + v]));
         }
       }
-      assertThat(worst).as("largest |logit difference| against PyTorch").isLessThan(1e-4);
     }
+    return worst;
   }
 }
