@@ -24,11 +24,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -428,26 +426,6 @@ public final class HfDirectory {
     }
     AtomicFiles.write(dir.resolve(TOKENIZER), tokenizerJson.getBytes(StandardCharsets.UTF_8));
     AtomicFiles.write(dir.resolve(CONFIG), model.config().toJson().getBytes(StandardCharsets.UTF_8));
-    readableAsTheDirectory(dir, WEIGHTS, TOKENIZER, CONFIG);
-  }
-
-  /**
-   * AtomicFiles' temp files are owner-only; a model directory is meant to be shared, so its files
-   * get the directory's permissions (which follow the umask) without the execute bits.
-   */
-  private static void readableAsTheDirectory(Path dir, String... names) throws IOException {
-    Set<PosixFilePermission> perms;
-    try {
-      perms = EnumSet.copyOf(Files.getPosixFilePermissions(dir));
-    } catch (UnsupportedOperationException e) {
-      return;
-    }
-    perms.removeAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE,
-        PosixFilePermission.OTHERS_EXECUTE));
-    perms.add(PosixFilePermission.OWNER_WRITE);
-    for (String name : names) {
-      Files.setPosixFilePermissions(dir.resolve(name), perms);
-    }
   }
 
   private static boolean isEmpty(Path dir) throws IOException {

@@ -73,6 +73,7 @@ public final class AtomicFiles {
       Files.createDirectories(dir);
       this.tmp = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".tmp");
       try {
+        publishable(tmp, dir);
         this.channel = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
       } catch (IOException e) {
         Files.deleteIfExists(tmp);
@@ -134,5 +135,24 @@ public final class AtomicFiles {
     } catch (IOException | UnsupportedOperationException ignored) {
       // Windows cannot open a directory as a channel; the rename is still atomic there.
     }
+  }
+
+  /**
+   * createTempFile makes owner-only files; a published file (a store shard, a model, a report) is
+   * meant to be shared, so it gets its directory's permissions (which follow the umask) without
+   * the execute bits.
+   */
+  private static void publishable(Path file, Path dir) throws IOException {
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
+    try {
+      perms = java.util.EnumSet.copyOf(Files.getPosixFilePermissions(dir));
+    } catch (UnsupportedOperationException e) {
+      return;
+    }
+    perms.removeAll(java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE,
+        java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE, java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE));
+    perms.add(java.nio.file.attribute.PosixFilePermission.OWNER_READ);
+    perms.add(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    Files.setPosixFilePermissions(file, perms);
   }
 }
