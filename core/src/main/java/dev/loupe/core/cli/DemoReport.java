@@ -22,7 +22,7 @@ final class DemoReport {
         .append("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}")
         .append("table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}")
         .append("th:first-child,td:first-child{text-align:left}code{background:#f4f4f4;padding:1px 4px}")
-        .append(".note{background:#fff8e1;padding:8px 12px;border-left:4px solid #f0b400}</style></head><body>");
+        .append("td.dims{text-align:left;font-size:90%}.note{background:#fff8e1;padding:8px 12px;border-left:4px solid #f0b400}</style></head><body>");
     h.append("<h1>Loupe demo</h1>");
     h.append("<p>Model <code>").append(esc(model)).append("</code>: ").append(esc(info.architecture())).append(", ")
         .append(info.nLayers()).append(" layers, d_model ").append(info.dModel()).append(", ")
@@ -45,7 +45,7 @@ final class DemoReport {
           .append(String.format("<td>%,d</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%,d</td>",
               num(s, "rows").longValue(), num(s, "mean_norm").doubleValue(), num(s, "min_norm").doubleValue(),
               num(s, "max_norm").doubleValue(), storedRows.get(e.getKey())))
-          .append("<td>").append(esc(topDims(s))).append("</td>")
+          .append("<td class=\"dims\">").append(esc(topDims(s))).append("</td>")
           .append("<td><a href=\"").append(esc(rel.resolve("results/stats.json").toString())).append("\">stats.json</a> · ")
           .append("<a href=\"").append(esc("stores/" + e.getKey() + "/manifest.json")).append("\">store</a></td></tr>");
     }

@@ -126,9 +126,18 @@ public final class HarvestService implements AutoCloseable {
       Iterator<TokenWindow> windows = TokenWindows.of(docs, session::encode, req.ctx()).iterator();
       Map<String, ActivationSink> sinks = new LinkedHashMap<>(producers);
       new ActivationHarvester(session, req.sequencesPerPass(), req.batchRows())
-          .harvest(windows, sinks, req.tokens(), (done, total) -> h.tokensDone(done));
+          .harvest(windows, sinks, req.tokens(), (done, total) -> {
+            h.tokensDone(done);
+            // Running the model for nobody wastes the machine: stop once every reader has left.
+            if (producers.values().stream().allMatch(p -> p.subscriberCount() == 0)) {
+              throw new EveryConsumerLeft();
+            }
+          });
       producers.values().forEach(ActivationStreamProducer::close);
       h.finish(Harvest.State.DONE, null);
+    } catch (EveryConsumerLeft e) {
+      producers.values().forEach(ActivationStreamProducer::close);
+      h.finish(Harvest.State.CANCELLED, "every consumer left after " + h.tokensDone() + " tokens");
     } catch (InterruptedException e) {
       producers.values().forEach(p -> p.fail("harvest " + h.id() + " cancelled"));
       h.finish(Harvest.State.CANCELLED, "cancelled");
@@ -137,6 +146,13 @@ public final class HarvestService implements AutoCloseable {
       LOG.warn("harvest {} failed: {}", h.id(), why, e);
       producers.values().forEach(p -> p.fail("harvest " + h.id() + " failed: " + why));
       h.finish(Harvest.State.FAILED, why);
+    }
+  }
+
+  /** Thrown out of the harvest's progress callback to stop a harvest nobody reads any more. */
+  private static final class EveryConsumerLeft extends RuntimeException {
+    EveryConsumerLeft() {
+      super(null, null, false, false);
     }
   }
 

@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
  * POST   /api/sessions/ID/harvests  {corpus, hooks, tokens, consumers, ...}
  *                                           stream a session's activations (the session may be on another node)
  * GET    /api/harvests/ID                   harvest state (harvests of this node)
+ * DELETE /api/harvests/ID                   stop a harvest (its streams fail with "cancelled")
  * POST   /api/jobs            {method, config, inputs, id}   start a job here
  * GET    /api/jobs | /api/jobs/ID           job status
  * DELETE /api/jobs/ID                       cancel a job
@@ -77,6 +78,15 @@ public final class HttpApi {
     r.post("/api/sessions").handler(this::openSession);
     r.post("/api/sessions/:id/harvests").handler(this::startHarvest);
     r.get("/api/harvests/:id").handler(this::harvest);
+    r.delete("/api/harvests/:id").handler(ctx -> {
+      Optional<Harvest> h = node.services().harvests().harvest(ctx.pathParam("id"));
+      if (h.isEmpty()) {
+        error(ctx, 404, "no harvest '" + ctx.pathParam("id") + "' on node " + node.nodeId());
+      } else {
+        h.get().cancel();
+        json(ctx, 202, h.get().toJson());
+      }
+    });
     r.post("/api/jobs").handler(this::startJob);
     r.get("/api/jobs").handler(ctx -> {
       JsonArray a = new JsonArray();

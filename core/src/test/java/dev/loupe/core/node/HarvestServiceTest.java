@@ -220,6 +220,22 @@ class HarvestServiceTest {
   }
 
   @Test
+  void aHarvestStopsOnceEveryConsumerHasLeft() throws Exception {
+    long tokens = 50_000_000;
+    Harvest h = node.harvest(sessionId, new HarvestRequest("europarl", List.of(A), tokens, CTX, 256, 8, 1, 30));
+    try (ActivationStreamConsumer onA = ActivationStreamConsumer.subscribe(vertx, h.streams().get(A))
+        .toCompletionStage().toCompletableFuture().join()) {
+      assertThat(onA.next()).isNotNull();
+    }
+
+    Harvest end = h.completion().get(30, TimeUnit.SECONDS);
+
+    assertThat(end.state()).isEqualTo(Harvest.State.CANCELLED);
+    assertThat(end.message()).contains("every consumer left");
+    assertThat(end.tokensDone()).isLessThan(tokens);
+  }
+
+  @Test
   void cancellingAHarvestFailsItsStreams() throws Exception {
     Harvest h = node.harvest(sessionId, request(List.of(A), 1000, 2, 30));
     ActivationStreamConsumer onA = ActivationStreamConsumer.subscribe(vertx, h.streams().get(A))

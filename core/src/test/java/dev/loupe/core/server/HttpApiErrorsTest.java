@@ -158,5 +158,6 @@ class HttpApiErrorsTest {
     assertThat(error(api.delete("/api/jobs/nope"), 404)).contains("'nope'");
     assertThat(error(api.get("/api/jobs/nope/events"), 404)).contains("'nope'");
     assertThat(error(api.get("/api/harvests/nope"), 404)).contains("'nope'");
+    assertThat(error(api.delete("/api/harvests/nope"), 404)).contains("'nope'");
   }
 }

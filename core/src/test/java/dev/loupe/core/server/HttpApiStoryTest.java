@@ -1,5 +1,13 @@
 package dev.loupe.core.server;
 
+import java.util.concurrent.TimeUnit;
+
+import dev.loupe.core.job.JobState;
+
+import dev.loupe.core.job.JobStatus;
+
+import dev.loupe.core.node.Harvest;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.core.node.LoupeNode;
@@ -62,6 +70,26 @@ class HttpApiStoryTest {
     Answer a = api.get("/api/jobs/" + jobId);
     assertThat(a.status()).isEqualTo(200);
     return new JsonObject(Files.readString(Path.of(a.json().getString("artifactDir")).resolve("results/rows.json")));
+  }
+
+  @Test
+  @Timeout(60)
+  void stoppingAHarvestEndsItAndFailsTheJobsReadingIt() throws Exception {
+    String sessionId = api.post("/api/sessions", new JsonObject().put("model", "tiny")).json().getString("id");
+    Answer harvest = api.post("/api/sessions/" + sessionId + "/harvests", new JsonObject()
+        .put("corpus", "europarl").put("hooks", new JsonArray(List.of(A))).put("tokens", 50_000_000)
+        .put("ctx", 64).put("batch_rows", 32));
+    String harvestId = harvest.json().getString("id");
+    startJob("reader", "rows", harvest.json().getJsonObject("streams").getString(A));
+
+    Answer stop = api.delete("/api/harvests/" + harvestId);
+
+    assertThat(stop.status()).isEqualTo(202);
+    Harvest end = node.services().harvests().harvest(harvestId).orElseThrow().completion().get(30, TimeUnit.SECONDS);
+    assertThat(end.state()).isEqualTo(Harvest.State.CANCELLED);
+    JobStatus job = node.jobs().job("reader").orElseThrow().completion().get(30, TimeUnit.SECONDS);
+    assertThat(job.state()).isEqualTo(JobState.FAILED);
+    assertThat(job.message()).contains("cancelled");
   }
 
   @Test
