@@ -84,7 +84,8 @@ public final class HarvestService implements AutoCloseable {
     try {
       for (String hook : request.hooks()) {
         String streamId = id + "-" + streamIds.size();
-        StreamOptions opts = new StreamOptions().setHookName(hook).setWidth(widthOf(info, hook));
+        StreamOptions opts = new StreamOptions().setHookName(hook).setWidth(widthOf(info, hook))
+            .setExpectedRows(request.tokens());
         producers.put(hook, ActivationStreamProducer.create(vertx, streamId, opts)
             .toCompletionStage().toCompletableFuture().join());
         streamIds.put(hook, streamId);

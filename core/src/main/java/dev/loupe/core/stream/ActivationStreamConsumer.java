@@ -82,6 +82,7 @@ public final class ActivationStreamConsumer implements ActivationSource {
   private ActivationBatch peeked;
   private String hookName;
   private int width;
+  private volatile long expectedRows = -1;
   private long batchesRead;
 
   private ActivationStreamConsumer(Vertx vertx, String streamId, StreamOptions options, boolean asRemote) {
@@ -185,6 +186,10 @@ public final class ActivationStreamConsumer implements ActivationSource {
     }
     if (hookName == null) {
       hookName = producerHook;
+    }
+    Long producerRows = declared == null ? null : declared.getLong(StreamAddresses.EXPECTED_ROWS);
+    if (producerRows != null && producerRows > 0) {
+      expectedRows = producerRows;
     }
     if (width <= 0 && producerWidth != null) {
       width = producerWidth;
@@ -505,6 +510,15 @@ public final class ActivationStreamConsumer implements ActivationSource {
       hookName = peek().hookName();
     }
     return hookName;
+  }
+
+  /**
+   * The rows the producer declared it expects to send (a harvest's token limit), or -1 when it
+   * declared none. Exact unless the producer's data runs out first.
+   */
+  @Override
+  public long totalRows() {
+    return expectedRows;
   }
 
   /**

@@ -555,6 +555,9 @@ public final class ActivationStreamProducer implements ActivationSink {
           if (options.getWidth() > 0) {
             reply.put(StreamAddresses.WIDTH, options.getWidth());
           }
+          if (options.getExpectedRows() > 0) {
+            reply.put(StreamAddresses.EXPECTED_ROWS, options.getExpectedRows());
+          }
           message.reply(reply);
         }
         case StreamAddresses.OP_CREDIT -> {

@@ -49,6 +49,8 @@ public final class StreamAddresses {
   /** Fields of the subscribe reply: what the producer declared about the stream (absent when unknown). */
   public static final String HOOK_NAME = "hookName";
   public static final String WIDTH = "width";
+  /** Subscribe reply field: rows the producer expects to send in all (absent when unknown). */
+  public static final String EXPECTED_ROWS = "expectedRows";
 
   public static final String KIND = "loupe-kind";
   public static final String KIND_BATCH = "batch";

@@ -24,6 +24,7 @@ public final class StreamOptions {
   private Duration livenessTimeout = DEFAULT_LIVENESS_TIMEOUT;
   private String hookName;
   private int width;
+  private long expectedRows;
 
   public StreamOptions() {
   }
@@ -36,6 +37,7 @@ public final class StreamOptions {
     this.livenessInterval = other.livenessInterval;
     this.livenessTimeout = other.livenessTimeout;
     this.hookName = other.hookName;
+    this.expectedRows = other.expectedRows;
     this.width = other.width;
   }
 
@@ -68,6 +70,9 @@ public final class StreamOptions {
       if (json.containsKey("width")) {
         o.setWidth(json.getInteger("width"));
       }
+      if (json.containsKey("expectedRows")) {
+        o.setExpectedRows(json.getLong("expectedRows"));
+      }
     } catch (ClassCastException e) {
       throw new IllegalArgumentException("stream options: a field has the wrong type (numbers expected for credits, "
           + "maxChunkBytes, *Ms and width; a string for hookName): " + json.encode(), e);
@@ -88,6 +93,9 @@ public final class StreamOptions {
     }
     if (width > 0) {
       json.put("width", width);
+    }
+    if (expectedRows > 0) {
+      json.put("expectedRows", expectedRows);
     }
     return json;
   }
@@ -178,6 +186,24 @@ public final class StreamOptions {
       throw new IllegalArgumentException("width must be 0 (unknown) or positive, got " + width);
     }
     this.width = width;
+    return this;
+  }
+
+  /** Rows the producer expects to send in all, when declared; 0 when unknown. */
+  public long getExpectedRows() {
+    return expectedRows;
+  }
+
+  /**
+   * Declares how many rows the producer expects to send (0 = unknown); consumers report it as
+   * their {@code totalRows()} so progress has a total. A harvest declares its token limit: exact
+   * unless the corpus runs out first.
+   */
+  public StreamOptions setExpectedRows(long rows) {
+    if (rows < 0) {
+      throw new IllegalArgumentException("expectedRows must be 0 (unknown) or positive, got " + rows);
+    }
+    this.expectedRows = rows;
     return this;
   }
 

@@ -342,6 +342,18 @@ class ActivationStreamTest {
 
     assertThat(consumer.hookName()).isEqualTo("blocks.3.hook_resid_post");
     assertThat(consumer.width()).isEqualTo(768);
+    assertThat(consumer.totalRows()).as("no expected rows declared").isEqualTo(-1);
+  }
+
+  @Test
+  void expectedRowsDeclaredByTheProducerAreTheConsumersTotal() throws Exception {
+    String id = newStreamId();
+    ActivationStreamProducer.create(vertx, id, new StreamOptions().setExpectedRows(123_456))
+        .await(10, TimeUnit.SECONDS);
+
+    ActivationStreamConsumer consumer = subscribe(id, credits(2));
+
+    assertThat(consumer.totalRows()).isEqualTo(123_456);
   }
 
   @Test

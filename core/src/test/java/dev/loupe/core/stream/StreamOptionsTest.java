@@ -13,7 +13,8 @@ class StreamOptionsTest {
   void roundTripsThroughJson() {
     StreamOptions options = new StreamOptions().setCredits(3).setMaxChunkBytes(1 << 20)
         .setSubscribeTimeout(Duration.ofSeconds(5)).setLivenessInterval(Duration.ofMillis(500))
-        .setLivenessTimeout(Duration.ofSeconds(3)).setHookName("blocks.2.hook_resid_post").setWidth(384);
+        .setLivenessTimeout(Duration.ofSeconds(3)).setHookName("blocks.2.hook_resid_post").setWidth(384)
+        .setExpectedRows(1_000_000);
 
     assertThat(StreamOptions.fromJson(new JsonObject(options.toJson().encode()))).isEqualTo(options);
   }
@@ -32,6 +33,8 @@ class StreamOptionsTest {
   void badValuesAreRejectedNamingTheField() {
     assertThatThrownBy(() -> new StreamOptions().setCredits(0))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("credits").hasMessageContaining("0");
+    assertThatThrownBy(() -> new StreamOptions().setExpectedRows(-1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expectedRows");
     assertThatThrownBy(() -> new StreamOptions().setMaxChunkBytes(100))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxChunkBytes");
     assertThatThrownBy(() -> new StreamOptions().setLivenessTimeout(Duration.ZERO))
