@@ -1,5 +1,6 @@
 package dev.loupe.core.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.loupe.core.model.ModelRegistry;
@@ -44,7 +45,14 @@ final class ModelsCommand implements Callable<Integer> {
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("forms", forms);
       doc.put("modelsDir", modelsDir.toString());
-      doc.put("directories", dirs.stream().map(Path::toString).toList());
+      List<Object> ds = new ArrayList<>();
+      for (Path d : dirs) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("path", d.toString());
+        m.put("modelType", modelType(d));
+        ds.add(m);
+      }
+      doc.put("directories", ds);
       out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
     } else {
       out.println("Model references:");
@@ -54,11 +62,24 @@ final class ModelsCommand implements Callable<Integer> {
             + " (a directory with config.json, model.safetensors, tokenizer.json).");
       } else {
         out.println("Hugging Face model directories under " + modelsDir + " (open by path):");
-        dirs.forEach(d -> out.println("  " + d));
+        dirs.forEach(d -> out.println("  " + d + "  (" + modelType(d) + ")"));
       }
     }
     out.flush();
     return LoupeCli.OK;
+  }
+
+  /**
+   * The {@code model_type} of a directory's config.json ({@code gpt2}, {@code llama}, ...), or a
+   * word saying why there is none; a listing shows every directory, even one that will not load.
+   */
+  static String modelType(Path dir) {
+    try {
+      JsonNode t = new ObjectMapper().readTree(dir.resolve("config.json").toFile()).get("model_type");
+      return t == null || !t.isTextual() ? "no model_type" : t.asText();
+    } catch (IOException e) {
+      return "unreadable config.json";
+    }
   }
 
   /** Directories holding a config.json under {@code root}, sorted; empty when root does not exist. */

@@ -66,6 +66,10 @@ final class TraceCommand implements Callable<Integer> {
     if (top < 0) {
       throw new LoupeCli.CliException(LoupeCli.USAGE, "--top must be >= 0, got " + top);
     }
+    if (out != null && java.nio.file.Files.isDirectory(out)) {
+      throw new LoupeCli.CliException(LoupeCli.USAGE, "--out: " + out + " is a directory; give a file name such as "
+          + out.resolve("trace.safetensors"));
+    }
     PrintWriter o = parent.spec.commandLine().getOut();
     try (LocalModelSession session = LocalModelSession.open(model)) {
       ModelInfo info = session.info();

@@ -36,7 +36,7 @@ class ModelCommandsTest {
   @Test
   void modelsListsHuggingFaceDirectoriesUnderTheHome() throws Exception {
     Path gpt2 = Files.createDirectories(home.resolve("models/openai-community/gpt2"));
-    Files.writeString(gpt2.resolve("config.json"), "{}");
+    Files.writeString(gpt2.resolve("config.json"), "{\"model_type\": \"gpt2\"}");
     Files.createDirectories(home.resolve("models/not-a-model"));
 
     assertThat(run("--home", home.toString(), "models", "--json")).isZero();
@@ -44,7 +44,8 @@ class ModelCommandsTest {
     JsonNode doc = new ObjectMapper().readTree(out.toString());
     assertThat(doc.get("forms").toString()).contains("tiny");
     assertThat(doc.get("directories")).hasSize(1);
-    assertThat(doc.get("directories").get(0).asText()).isEqualTo(gpt2.toString());
+    assertThat(doc.get("directories").get(0).get("path").asText()).isEqualTo(gpt2.toString());
+    assertThat(doc.get("directories").get(0).get("modelType").asText()).isEqualTo("gpt2");
   }
 
   @Test

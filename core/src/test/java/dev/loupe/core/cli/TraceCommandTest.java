@@ -95,6 +95,12 @@ class TraceCommandTest {
   }
 
   @Test
+  void aDirectoryAsOutIsAUsageError() {
+    assertThat(run("trace", "--model", "tiny", "--text", "hi", "--out", dir.toString())).isEqualTo(LoupeCli.USAGE);
+    assertThat(err.toString()).contains("--out").contains("is a directory");
+  }
+
+  @Test
   void bothTextAndTokensIsAUsageError() {
     assertThat(run("trace", "--model", "tiny", "--text", "hi", "--tokens", "1,2")).isEqualTo(LoupeCli.USAGE);
     assertThat(err.toString()).contains("exactly one of --text or --tokens");
