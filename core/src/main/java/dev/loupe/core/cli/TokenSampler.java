@@ -66,11 +66,16 @@ public final class TokenSampler {
       scaled[i] = v / temperature;
     }
     double[] probs = softmax(scaled);
-    if (topK > 0 && topK < vocab) {
-      probs = keepTopK(probs, topK);
-    }
-    if (topP < 1) {
-      probs = keepTopP(probs, topP);
+    boolean filterK = topK > 0 && topK < vocab;
+    if (filterK || topP < 1) {
+      // Dividing by a positive temperature and exp keep the order, so the float logits order the probabilities.
+      int[] order = byDescendingLogit(logits, offset, vocab);
+      if (filterK) {
+        probs = keepTopK(probs, order, topK);
+      }
+      if (topP < 1) {
+        probs = keepTopP(probs, order, topP);
+      }
     }
     return draw(probs);
   }
@@ -120,9 +125,32 @@ public final class TokenSampler {
         .mapToInt(Integer::intValue).toArray();
   }
 
+  /**
+   * Token ids by descending logit, ties by ascending id: a primitive sort of (logit, id) packed in
+   * one long, several times faster than sorting boxed ids over a 128k vocabulary at every step.
+   */
+  static int[] byDescendingLogit(float[] logits, int offset, int n) {
+    long[] keys = new long[n];
+    for (int i = 0; i < n; i++) {
+      int bits = Float.floatToIntBits(logits[offset + i] + 0.0f); // -0 + 0 = +0: equal logits, equal keys
+      int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // a signed int in the floats' order
+      keys[i] = ((long) ~ordered << 32) | i; // ~ reverses the order; the id breaks ties upwards
+    }
+    Arrays.sort(keys);
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = (int) keys[i];
+    }
+    return order;
+  }
+
   /** The k most likely tokens, renormalised; the others get probability 0. */
   static double[] keepTopK(double[] probs, int k) {
-    int[] order = byDescendingProbability(probs);
+    return keepTopK(probs, byDescendingProbability(probs), k);
+  }
+
+  /** As {@link #keepTopK(double[], int)}, with the ids already in descending order of probability. */
+  static double[] keepTopK(double[] probs, int[] order, int k) {
     double[] out = new double[probs.length];
     for (int r = 0; r < Math.min(k, order.length); r++) {
       out[order[r]] = probs[order[r]];
@@ -135,7 +163,11 @@ public final class TokenSampler {
    * least {@code p} (always at least one token), renormalised; the others get probability 0.
    */
   static double[] keepTopP(double[] probs, double p) {
-    int[] order = byDescendingProbability(probs);
+    return keepTopP(probs, byDescendingProbability(probs), p);
+  }
+
+  /** As {@link #keepTopP(double[], double)}, with the ids already in descending order of probability. */
+  static double[] keepTopP(double[] probs, int[] order, double p) {
     double[] out = new double[probs.length];
     double cumulative = 0;
     for (int id : order) {

@@ -149,7 +149,7 @@ final class TraceCommand implements Callable<Integer> {
   private List<Map<String, Object>> topNext(LocalModelSession session, float[] logits, int len, int vocab) {
     int offset = (len - 1) * vocab;
     double[] probs = TokenSampler.softmax(logits, offset, vocab);
-    int[] order = TokenSampler.byDescendingProbability(probs);
+    int[] order = TokenSampler.byDescendingLogit(logits, offset, vocab);
     List<Map<String, Object>> out = new ArrayList<>();
     for (int r = 0; r < Math.min(top, vocab); r++) {
       int id = order[r];

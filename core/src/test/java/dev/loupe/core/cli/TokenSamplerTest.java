@@ -48,6 +48,26 @@ class TokenSamplerTest {
   }
 
   @Test
+  void logitOrderIsDescendingWithTiesByIdAcrossSigns() {
+    float[] logits = {-1f, 2.5f, -0f, 0f, 2.5f, Float.NEGATIVE_INFINITY, -3.5f, 1e-30f};
+
+    assertThat(TokenSampler.byDescendingLogit(logits, 0, logits.length)).containsExactly(1, 4, 7, 2, 3, 0, 6, 5);
+  }
+
+  @Test
+  void logitOrderMatchesTheOrderOfTheSoftmax() {
+    java.util.Random r = new java.util.Random(5);
+    float[] logits = new float[1000];
+    for (int i = 0; i < logits.length; i++) {
+      logits[i] = (float) (r.nextGaussian() * 4);
+    }
+    logits[17] = logits[400]; // a tie
+
+    assertThat(TokenSampler.byDescendingLogit(logits, 0, 1000))
+        .containsExactly(TokenSampler.byDescendingProbability(TokenSampler.softmax(logits, 0, 1000)));
+  }
+
+  @Test
   void greedyTakesTheLargestLogitAndTheLowestIdOnTies() {
     TokenSampler greedy = new TokenSampler(0, 0, 1, 1);
 
