@@ -86,16 +86,17 @@ final class GenerateCommand implements Callable<Integer> {
       if (prompt.length == 0) {
         throw new LoupeCli.CliException(LoupeCli.USAGE, "--text encodes to no tokens; give a non-empty prompt");
       }
+      int ctx = session.info().maxContext();
+      if (prompt.length > ctx) {
+        err.printf("note: the prompt has %d tokens; keeping the last %d (the model's context)%n", prompt.length, ctx);
+        err.flush();
+      }
       StreamingText stream = json ? null : new StreamingText(session, o);
       if (stream != null) {
         o.print(text);
         o.flush();
       }
       Generated g = generate(session, prompt, maxNewTokens, sampler, stream == null ? id -> { } : stream::accept);
-      if (g.truncated() > 0) {
-        err.printf("note: the prompt has %d tokens; kept the last %d (the model's context)%n", prompt.length,
-            g.prompt().length);
-      }
       if (json) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", session.info().id());

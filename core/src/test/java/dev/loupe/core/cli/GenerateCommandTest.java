@@ -122,7 +122,7 @@ class GenerateCommandTest {
     assertThat(doc.get("truncatedPromptTokens").asInt()).isEqualTo(44);
     assertThat(doc.get("promptTokens")).hasSize(256);
     assertThat(doc.get("tokens")).hasSize(1);
-    assertThat(err.toString()).contains("kept the last 256");
+    assertThat(err.toString()).contains("keeping the last 256");
   }
 
   @Test
