@@ -105,7 +105,7 @@ final class GenerateCommand implements Callable<Integer> {
         doc.put("truncatedPromptTokens", g.truncated());
         doc.put("tokens", g.tokens());
         doc.put("text", session.decode(g.tokens()));
-        doc.put("stop", g.stop().name().toLowerCase());
+        doc.put("stop", g.stop().name().toLowerCase(java.util.Locale.ROOT));
         doc.put("temperature", temperature);
         doc.put("topK", topK);
         doc.put("topP", topP);
@@ -142,7 +142,6 @@ final class GenerateCommand implements Callable<Integer> {
     ModelInfo info = session.info();
     requireCausal(info);
     int ctx = info.maxContext();
-    int vocab = info.vocabSize();
     int truncated = Math.max(0, prompt.length - ctx);
     int[] fed = Arrays.copyOfRange(prompt, truncated, prompt.length);
     int[] seq = Arrays.copyOf(fed, Math.min(ctx, fed.length + maxNew));
@@ -153,7 +152,7 @@ final class GenerateCommand implements Callable<Integer> {
       int next;
       try (RunResult r = session.run(new int[][] {Arrays.copyOf(seq, len)}, Set.of())) {
         float[] last = r.output().get(0, len - 1).toFloatArray();
-        next = sampler.next(last, 0, vocab);
+        next = sampler.next(last, 0, last.length); // the logits' own width: some checkpoints pad the vocabulary
       }
       made++;
       onToken.accept(next);

@@ -93,7 +93,7 @@ final class TraceCommand implements Callable<Integer> {
         NDArray output = r.output();
         long[] shape = output.getShape().getShape();
         float[] values = floats(output);
-        List<Map<String, Object>> topNext = info.causal() ? topNext(session, values, ids.length, info.vocabSize()) : List.of();
+        List<Map<String, Object>> topNext = info.causal() ? topNext(session, values, ids.length, (int) shape[2]) : List.of();
         Path written = out == null ? null : write(info, ids, r, capture, values, shape);
         if (json) {
           Map<String, Object> doc = new LinkedHashMap<>();
