@@ -174,7 +174,7 @@ final class GenerateCommand implements Callable<Integer> {
    * Prints the continuation as it grows: decodes all new tokens each time and prints what was not
    * printed yet, holding back an incomplete UTF-8 character (shown as U+FFFD) until it completes.
    */
-  private static final class StreamingText {
+  static final class StreamingText {
     private final ModelSession session;
     private final PrintWriter out;
     private int[] tokens = new int[16];

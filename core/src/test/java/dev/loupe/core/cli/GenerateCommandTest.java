@@ -140,14 +140,41 @@ class GenerateCommandTest {
         .hasMessageContaining("'bert-tiny'").hasMessageContaining("not a causal language model");
   }
 
+  @Test
+  void streamingHoldsBackAnIncompleteUtf8CharacterUntilItCompletes() {
+    StringWriter shown = new StringWriter();
+    GenerateCommand.StreamingText stream = new GenerateCommand.StreamingText(new ByteLevel(), new PrintWriter(shown));
+
+    stream.accept('a');
+    stream.accept(0xC3); // first byte of 'é'
+    assertThat(shown.toString()).isEqualTo("a");
+    stream.accept(0xA9);
+    assertThat(shown.toString()).isEqualTo("aé");
+    stream.accept(0xE2); // an incomplete '€' at the end is shown by finish(), as the tokenizer decodes it
+    stream.finish();
+    assertThat(shown.toString()).isEqualTo("aé\uFFFD");
+  }
+
   private static String[] with(String[] base, String last) {
     String[] a = Arrays.copyOf(base, base.length + 1);
     a[base.length] = last;
     return a;
   }
 
+  /** Decodes token ids as bytes of UTF-8, like a byte-level tokenizer; nothing else is used. */
+  private static final class ByteLevel extends EncoderOnly {
+    @Override
+    public String decode(int[] tokenIds) {
+      byte[] b = new byte[tokenIds.length];
+      for (int i = 0; i < b.length; i++) {
+        b[i] = (byte) tokenIds[i];
+      }
+      return new String(b, java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
   /** An encoder: generation must stop at its info, before any forward pass. */
-  private static final class EncoderOnly implements ModelSession {
+  private static class EncoderOnly implements ModelSession {
     @Override
     public ModelInfo info() {
       return new ModelInfo("bert-tiny", "bert", false, 2, 64, 2, 32, 256, 100, 128, 1000, List.of(), Map.of());
