@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code loupe} command line: {@code loupe plugins}, {@code loupe job METHOD ...}. Exit codes:
+ * The {@code loupe} command line: {@code loupe plugins}, {@code loupe job METHOD ...}, {@code loupe trace} ... Exit codes:
  * 0 success, 1 a job failed (or an unexpected error), 2 bad usage or configuration (the message
  * names the field), 130 cancelled. Expected errors print one line without a stack trace;
  * unexpected ones print one line and the path of the log file that has the trace.
@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
 @Command(name = "loupe", mixinStandardHelpOptions = true, versionProvider = LoupeCli.Version.class,
     description = "Interpretability platform for transformer language models.",
     subcommands = {PluginsCommand.class, JobCommand.class, HarvestCommand.class, StoreCommand.class, ServeCommand.class,
-        DemoCommand.class, BenchCommand.class,
+        DemoCommand.class, BenchCommand.class, ModelsCommand.class, ModelCommand.class, TraceCommand.class,
+        GenerateCommand.class,
         CommandLine.HelpCommand.class})
 public final class LoupeCli implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(LoupeCli.class);

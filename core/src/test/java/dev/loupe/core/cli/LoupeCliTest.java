@@ -29,7 +29,8 @@ class LoupeCliTest {
   @Test
   void helpListsTheCommands() {
     assertThat(run("--help")).isZero();
-    assertThat(out.toString()).contains("plugins").contains("job");
+    assertThat(out.toString()).contains("plugins").contains("job").contains("models").contains("trace")
+        .contains("generate");
   }
 
   @Test
