@@ -8,8 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -399,17 +397,6 @@ public final class Gpt2Model implements HookedTransformer {
     NDArray logits = x.matMul(unembedding);
     x.close();
     return logits;
-  }
-
-  /**
-   * Writes this model and its tokenizer as a Hugging Face model directory that Loupe and
-   * {@code transformers} both load (see {@link HfDirectory#save}).
-   *
-   * @throws UnsupportedOperationException when the tokenizer has no tokenizer.json form
-   * @throws IOException from the file system; nothing half-written is left at {@code dir}
-   */
-  public void saveHfDirectory(Path dir, Tokenizer tokenizer) throws IOException {
-    HfDirectory.save(this, tokenizer, dir);
   }
 
   /** Frees the weights' native memory. */

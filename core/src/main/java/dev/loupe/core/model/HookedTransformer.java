@@ -2,6 +2,8 @@ package dev.loupe.core.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -88,6 +90,18 @@ public interface HookedTransformer extends AutoCloseable {
    * @throws IllegalArgumentException when the last axis is not d_model
    */
   NDArray unembed(NDArray residual);
+
+  /**
+   * Writes this model and its tokenizer as a Hugging Face model directory that Loupe and
+   * {@code transformers} both load (see {@link HfDirectory#save}).
+   *
+   * @throws UnsupportedOperationException when the tokenizer has no tokenizer.json form
+   * @throws IllegalArgumentException when the architecture cannot be saved
+   * @throws IOException from the file system; nothing half-written is left at {@code dir}
+   */
+  default void saveHfDirectory(Path dir, Tokenizer tokenizer) throws IOException {
+    HfDirectory.save(this, tokenizer, dir);
+  }
 
   /** Frees the weights' native memory. */
   @Override

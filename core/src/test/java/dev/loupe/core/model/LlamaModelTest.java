@@ -167,6 +167,27 @@ class LlamaModelTest {
   }
 
   @Test
+  void groupedQueryAttentionEqualsFullAttentionWithEachKvHeadCopiedToItsQueryHeads() {
+    LlamaConfig full = LlamaConfig.llama(256, 32, 32, 48, 2, 4, 4);
+    Map<String, NDArray> w = copyOf(model.weights());
+    for (int l = 0; l < 2; l++) {
+      for (String proj : new String[] {"k_proj", "v_proj"}) {
+        String name = "model.layers." + l + ".self_attn." + proj + ".weight";
+        NDArray grouped = w.get(name); // [2 kv heads * 8, 32]: query heads 0,1 read kv head 0; 2,3 read 1
+        NDArray kv0 = grouped.get("0:8");
+        NDArray kv1 = grouped.get("8:16");
+        w.put(name, ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(kv0, kv0, kv1, kv1), 0));
+      }
+    }
+    LlamaModel expanded = LlamaModel.fromWeights(full, w, manager);
+    float[] grouped = capture(BATCH).get("logits");
+    float[] ungrouped = expanded.forward(BATCH, ForwardHooks.none(), manager).logits().toFloatArray();
+    for (int i = 0; i < grouped.length; i++) {
+      assertThat(ungrouped[i]).isCloseTo(grouped[i], within(1e-5f));
+    }
+  }
+
+  @Test
   void randomInitIsSeededPerWeightAndFollowsTransformersStatistics() {
     LlamaConfig c = LlamaConfig.llama(256, 32, 64, 176, 2, 4, 2);
     LlamaModel a = LlamaModel.random(c, 42, manager);
