@@ -402,10 +402,13 @@ public final class LlamaModel implements HookedTransformer {
     scores = p.at(n[5], scores);
     NDArray pattern = p.at(n[6], scores.softmax(-1));
     p.free(scores);
-    NDArray z = p.at(n[7], pattern.matMul(vHeads).transpose(0, 2, 1, 3));
+    NDArray mixed = pattern.matMul(vHeads);
+    NDArray z = p.at(n[7], mixed.transpose(0, 2, 1, 3));
     p.free(pattern, vHeads, v);
-    NDArray attnOut = p.at(n[8], linear(z.reshape(batch, seq, (long) heads * dh), w + "self_attn.o_proj"));
-    p.free(z);
+    // z is a strided view, so this reshape copies; free the copy and the heads before the MLP runs.
+    NDArray flat = z.reshape(batch, seq, (long) heads * dh);
+    NDArray attnOut = p.at(n[8], linear(flat, w + "self_attn.o_proj"));
+    p.free(flat, z, mixed);
     NDArray mid = p.at(n[9], resid.add(attnOut));
     p.free(attnOut, resid);
     NDArray normed2 = p.at(n[10], rmsScale(mid));
