@@ -58,6 +58,9 @@ class LlamaReferenceTest {
         "silu"));
     VARIANTS.put("tied", new LlamaConfig("llama", 256, 32, 48, 2, 4, 2, 16, 32, 1e-5, 500.0, null, true, true, 0,
         "silu"));
+    // The window is longer than every sequence, where transformers' windowed mask equals the causal one.
+    VARIANTS.put("mistral", new LlamaConfig("mistral", 256, 32, 48, 2, 4, 2, 8, 32, 1e-5, 10000.0, null, false,
+        false, TOKENS[0].length, "silu"));
   }
 
   private NDManager manager;
@@ -196,5 +199,10 @@ class LlamaReferenceTest {
   @Test
   void tiedEmbeddingsWithAWideHeadDimAndLlamaBiasesMatchPyTorch() {
     assertMatchesPyTorch("tied");
+  }
+
+  @Test
+  void mistralWithinItsSlidingWindowMatchesPyTorch() {
+    assertMatchesPyTorch("mistral");
   }
 }
