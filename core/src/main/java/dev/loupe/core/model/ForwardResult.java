@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import java.util.Map;
 
 /**
- * The outputs of {@link Gpt2Model#forward}: {@code [batch, pos, vocab]} logits, the captured
+ * The outputs of {@link HookedTransformer#forward}: {@code [batch, pos, vocab]} logits, the captured
  * activations by hook name, and each sequence's length before padding. Every array belongs to
  * the manager passed to {@code forward}.
  */

@@ -8,17 +8,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
-import dev.loupe.sdk.model.HookFunction;
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 
 /**
  * A GPT-2 decoder with a TransformerLens-style hook at every named activation, computed in fp32
@@ -37,7 +31,7 @@ import java.util.Set;
  * <p>Weights are read-only after construction, but one forward pass allocates a lot of native
  * memory, so callers (the session) run one pass at a time.
  */
-public final class Gpt2Model implements AutoCloseable {
+public final class Gpt2Model implements HookedTransformer {
   private static final double INIT_STD = 0.02;
 
   private final Gpt2Config config;
@@ -184,7 +178,58 @@ public final class Gpt2Model implements AutoCloseable {
     return config;
   }
 
+  @Override
+  public String architecture() {
+    return "gpt2";
+  }
+
+  @Override
+  public boolean causal() {
+    return true;
+  }
+
+  @Override
+  public int nLayers() {
+    return config.nLayer();
+  }
+
+  @Override
+  public int dModel() {
+    return config.nEmbd();
+  }
+
+  @Override
+  public int nHeads() {
+    return config.nHead();
+  }
+
+  @Override
+  public int dHead() {
+    return config.dHead();
+  }
+
+  @Override
+  public int dMlp() {
+    return config.nInner();
+  }
+
+  @Override
+  public int vocabSize() {
+    return config.vocabSize();
+  }
+
+  @Override
+  public int maxContext() {
+    return config.nPositions();
+  }
+
+  @Override
+  public long parameterCount() {
+    return config.parameterCount();
+  }
+
   /** The weights by Hugging Face name, read-only; the arrays belong to this model. */
+  @Override
   public Map<String, NDArray> weights() {
     return weights;
   }
@@ -194,6 +239,7 @@ public final class Gpt2Model implements AutoCloseable {
    *
    * @throws IllegalArgumentException naming the weight when there is none of that name
    */
+  @Override
   public NDArray weight(String name) {
     NDArray a = weights.get(name);
     if (a == null) {
@@ -204,11 +250,13 @@ public final class Gpt2Model implements AutoCloseable {
   }
 
   /** Every hook name, in forward order. */
+  @Override
   public List<String> hookNames() {
     return hookNames;
   }
 
   /** Last-axis width of every hook (-1 for attention-pattern hooks, whose last axis is key position). */
+  @Override
   public Map<String, Integer> hookWidths() {
     return hookWidths;
   }
@@ -219,26 +267,9 @@ public final class Gpt2Model implements AutoCloseable {
    * @throws IllegalArgumentException naming the sequence (and token index) that is empty, too
    *     long or holds an id outside the vocabulary
    */
+  @Override
   public void validateTokens(int[][] tokens) {
-    if (tokens == null || tokens.length == 0) {
-      throw new IllegalArgumentException("tokens: the batch is empty; expected at least one sequence");
-    }
-    for (int b = 0; b < tokens.length; b++) {
-      int[] seq = tokens[b];
-      if (seq == null || seq.length == 0) {
-        throw new IllegalArgumentException("tokens[" + b + "] is empty; expected 1.." + config.nPositions() + " tokens");
-      }
-      if (seq.length > config.nPositions()) {
-        throw new IllegalArgumentException("tokens[" + b + "] has " + seq.length + " tokens, more than the context of "
-            + config.nPositions());
-      }
-      for (int i = 0; i < seq.length; i++) {
-        if (seq[i] < 0 || seq[i] >= config.vocabSize()) {
-          throw new IllegalArgumentException("tokens[" + b + "][" + i + "] = " + seq[i]
-              + " is outside the vocabulary [0, " + config.vocabSize() + ")");
-        }
-      }
-    }
+    HookPass.validateTokens(tokens, config.nPositions(), "the context of " + config.nPositions(), config.vocabSize());
   }
 
   /**
@@ -246,6 +277,7 @@ public final class Gpt2Model implements AutoCloseable {
    *
    * @throws IllegalArgumentException naming the unknown hook
    */
+  @Override
   public void validateHooks(ForwardHooks hooks) {
     for (String h : hooks.hookNames()) {
       if (!hookWidths.containsKey(h)) {
@@ -262,26 +294,17 @@ public final class Gpt2Model implements AutoCloseable {
    * @throws IllegalArgumentException for bad tokens or unknown hooks (see the validate methods),
    *     or when a hook function returns an array of the wrong shape
    */
+  @Override
   public ForwardResult forward(int[][] tokens, ForwardHooks hooks, NDManager out) {
     validateTokens(tokens);
     validateHooks(hooks);
     int batch = tokens.length;
-    int seq = 0;
-    int[] lengths = new int[batch];
-    for (int b = 0; b < batch; b++) {
-      lengths[b] = tokens[b].length;
-      seq = Math.max(seq, lengths[b]);
-    }
+    int[] lengths = HookPass.lengths(tokens);
+    int seq = java.util.Arrays.stream(lengths).max().orElseThrow();
     long d = config.nEmbd();
     try (NDManager sub = manager.newSubManager()) {
-      Pass p = new Pass(sub, hooks);
-      long[] ids = new long[batch * seq];
-      for (int b = 0; b < batch; b++) {
-        for (int i = 0; i < lengths[b]; i++) {
-          ids[b * seq + i] = tokens[b][i];
-        }
-      }
-      NDArray idArray = sub.create(ids, new Shape((long) batch * seq));
+      HookPass p = new HookPass(sub, hooks);
+      NDArray idArray = HookPass.paddedIds(sub, tokens, seq);
       NDArray embed = weights.get("wte.weight").get(sub, new NDIndex("{}", idArray)).reshape(batch, seq, d);
       embed = p.at("hook_embed", embed);
       NDArray pos = weights.get("wpe.weight").get(sub, new NDIndex(":{}", seq)).expandDims(0)
@@ -289,24 +312,18 @@ public final class Gpt2Model implements AutoCloseable {
       pos = p.at("hook_pos_embed", pos);
       NDArray resid = embed.add(pos);
       p.free(embed, pos, idArray);
-      NDArray mask = causalPaddingMask(sub, lengths, seq);
+      NDArray mask = HookPass.causalPaddingMask(sub, lengths, seq);
       for (int l = 0; l < config.nLayer(); l++) {
         resid = block(p, l, resid, mask, batch, seq);
       }
       NDArray fin = layerNorm(resid, "ln_f");
       fin = p.at("ln_final.hook_normalized", fin);
       NDArray logits = fin.matMul(unembedding);
-      logits.attach(out);
-      Map<String, NDArray> captured = new LinkedHashMap<>();
-      for (Map.Entry<String, NDArray> e : p.captured.entrySet()) {
-        e.getValue().attach(out);
-        captured.put(e.getKey(), e.getValue());
-      }
-      return new ForwardResult(logits, captured, lengths);
+      return p.result(logits, lengths, out);
     }
   }
 
-  private NDArray block(Pass p, int l, NDArray residIn, NDArray mask, int batch, int seq) {
+  private NDArray block(HookPass p, int l, NDArray residIn, NDArray mask, int batch, int seq) {
     String[] n = blockHookNames[l];
     String w = "h." + l + ".";
     long d = config.nEmbd();
@@ -349,7 +366,7 @@ public final class Gpt2Model implements AutoCloseable {
   }
 
   /** GPT-2's tanh approximation of GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-  private static NDArray geluNew(Pass p, NDArray x) {
+  private static NDArray geluNew(HookPass p, NDArray x) {
     NDArray inner = x.mul(x).muli(x).muli(0.044715f).addi(x).muli((float) Math.sqrt(2.0 / Math.PI));
     NDArray t = inner.tanh();
     p.free(inner);
@@ -363,28 +380,13 @@ public final class Gpt2Model implements AutoCloseable {
     return r.singletonOrThrow();
   }
 
-  /** [batch, 1, seq, seq]: 0 where query i may attend key j (j <= i and j a real token), -inf elsewhere. */
-  private static NDArray causalPaddingMask(NDManager m, int[] lengths, int seq) {
-    float[] mask = new float[lengths.length * seq * seq];
-    for (int b = 0; b < lengths.length; b++) {
-      int base = b * seq * seq;
-      for (int i = 0; i < seq; i++) {
-        for (int j = 0; j < seq; j++) {
-          if (j > i || j >= lengths[b]) {
-            mask[base + i * seq + j] = Float.NEGATIVE_INFINITY;
-          }
-        }
-      }
-    }
-    return m.create(mask, new Shape(lengths.length, 1, seq, seq));
-  }
-
   /**
    * Logit lens: final LayerNorm then the tied unembedding, {@code [..., d_model] -> [..., vocab]};
    * the result belongs to the residual's manager.
    *
    * @throws IllegalArgumentException when the last axis is not d_model
    */
+  @Override
   public NDArray unembed(NDArray residual) {
     Shape s = residual.getShape();
     if (s.dimension() == 0 || s.get(s.dimension() - 1) != config.nEmbd()) {
@@ -397,74 +399,9 @@ public final class Gpt2Model implements AutoCloseable {
     return logits;
   }
 
-  /**
-   * Writes this model and its tokenizer as a Hugging Face model directory that Loupe and
-   * {@code transformers} both load (see {@link HfDirectory#save}).
-   *
-   * @throws UnsupportedOperationException when the tokenizer has no tokenizer.json form
-   * @throws IOException from the file system; nothing half-written is left at {@code dir}
-   */
-  public void saveHfDirectory(Path dir, Tokenizer tokenizer) throws IOException {
-    HfDirectory.save(this, tokenizer, dir);
-  }
-
   /** Frees the weights' native memory. */
   @Override
   public void close() {
     manager.close();
-  }
-
-  /** State of one forward pass: runs hook functions, keeps captures, frees what nobody holds. */
-  private final class Pass {
-    final NDManager sub;
-    final ForwardHooks hooks;
-    final Map<String, NDArray> captured = new LinkedHashMap<>();
-    final Set<NDArray> retained = Collections.newSetFromMap(new IdentityHashMap<>());
-
-    Pass(NDManager sub, ForwardHooks hooks) {
-      this.sub = sub;
-      this.hooks = hooks;
-    }
-
-    NDArray at(String name, NDArray x) {
-      if (!hooks.touches(name)) {
-        return x;
-      }
-      // A hook function may keep a reference (trace.save does), so nothing seen here is freed early.
-      retained.add(x);
-      for (HookFunction fn : hooks.functionsAt(name)) {
-        NDArray r = fn.apply(x, name);
-        if (r == null || r == x) {
-          continue;
-        }
-        if (!r.getShape().equals(x.getShape())) {
-          throw new IllegalArgumentException("hook function at '" + name + "' returned shape " + r.getShape()
-              + ", expected " + x.getShape());
-        }
-        if (r.getDataType() != DataType.FLOAT32) {
-          r = r.toType(DataType.FLOAT32, false);
-        }
-        if (r.getManager() != sub) {
-          // The replacement may belong to the caller (a patch source): copy it into this pass.
-          NDArray copy = r.duplicate();
-          copy.attach(sub);
-          r = copy;
-        }
-        retained.add(r);
-        x = r;
-      }
-      if (hooks.captures(name)) {
-        captured.put(name, x);
-      }
-      return x;
-    }
-
-    void free(NDArray... arrays) {
-      for (NDArray a : arrays) {
-        if (a != null && !retained.contains(a)) {
-          a.close();
-        }
-      }
-    }
   }
 }

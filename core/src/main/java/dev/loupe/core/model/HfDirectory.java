@@ -32,13 +32,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * A model stored as a Hugging Face-format directory ({@code config.json}, {@code model.safetensors}
- * or shards listed in {@code model.safetensors.index.json}, {@code tokenizer.json}): loads GPT-2
- * checkpoints written by {@code transformers} or by Loupe, and writes Loupe's models in that layout.
+ * or shards listed in {@code model.safetensors.index.json}, {@code tokenizer.json}): loads GPT-2 and
+ * Llama-family (llama, mistral, qwen2) checkpoints written by {@code transformers} or by Loupe, and
+ * writes Loupe's models in that layout. The architecture is chosen by config.json's {@code model_type}.
  *
  * <p>Loading memory: everything is validated from the safetensors headers before any data is
  * read; then tensors are copied one at a time from the memory-mapped file (page cache, not heap)
@@ -54,13 +57,15 @@ public final class HfDirectory {
   public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
   public static final String TOKENIZER = "tokenizer.json";
   /** {@code model_type} values of config.json this runtime can run. */
-  public static final List<String> SUPPORTED_MODEL_TYPES = List.of("gpt2");
+  public static final List<String> SUPPORTED_MODEL_TYPES = List.of("gpt2", "llama", "mistral", "qwen2");
 
   private static final String LAYOUT = CONFIG + ", " + WEIGHTS + " (or " + WEIGHTS_INDEX + " with its shards) and "
       + TOKENIZER;
   private static final String PREFIX = "transformer.";
   /** The causal-mask buffers older checkpoints store per layer; the forward pass builds its own mask. */
   private static final Pattern MASK_BUFFER = Pattern.compile("h\\.\\d+\\.attn\\.(masked_)?bias");
+  /** Rotary frequency buffers older Llama checkpoints store per layer; the forward pass computes its own. */
+  private static final Pattern ROTARY_BUFFER = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
@@ -85,7 +90,7 @@ public final class HfDirectory {
     if (!Files.isRegularFile(configFile)) {
       throw new IllegalArgumentException("model directory " + dir + " has no " + CONFIG + "; expected " + LAYOUT);
     }
-    Gpt2Config config = readConfig(configFile);
+    Layout layout = readLayout(configFile);
     Path tokenizerFile = dir.resolve(TOKENIZER);
     if (!Files.isRegularFile(tokenizerFile)) {
       throw new IllegalArgumentException("model directory " + dir + " has no " + TOKENIZER
@@ -93,13 +98,13 @@ public final class HfDirectory {
     }
     // The tokenizer first: it is cheap, so a bad one fails before the weights are read.
     HfTokenizer tokenizer = HfTokenizer.load(tokenizerFile);
-    Gpt2Model model = null;
+    HookedTransformer model = null;
     try {
-      if (tokenizer.vocabSize() > config.vocabSize()) {
+      if (tokenizer.vocabSize() > layout.vocabSize()) {
         throw new IllegalArgumentException(tokenizerFile + " has " + tokenizer.vocabSize() + " token ids but "
-            + configFile + " field vocab_size is " + config.vocabSize());
+            + configFile + " field vocab_size is " + layout.vocabSize());
       }
-      try (Weights weights = Weights.open(dir, config)) {
+      try (Weights weights = Weights.open(dir, layout)) {
         model = weights.toModel(parent);
       } catch (TensorFileException e) {
         throw new IllegalArgumentException(e.getMessage(), e);
@@ -117,10 +122,49 @@ public final class HfDirectory {
   }
 
   /**
-   * Reads a config.json, checking {@code model_type} first so an unsupported architecture is
-   * named as such rather than as a missing GPT-2 field.
+   * What the loader needs to know of one architecture: the expected weights, which stored tensors
+   * to skip or rename, and how to build the model.
+   *
+   * @param rename maps a stored tensor name to the weight name, or to null for a tensor to skip
+   * @param shapeFields the config.json fields that decide the shapes, for messages
+   * @param examples weight names to show when an unknown one is found
    */
-  static Gpt2Config readConfig(Path configFile) {
+  private record Layout(int vocabSize, Map<String, Shape> shapes, UnaryOperator<String> rename, String shapeFields,
+      String examples, BiFunction<Map<String, NDArray>, NDManager, HookedTransformer> build) {
+  }
+
+  private static Layout gpt2Layout(Gpt2Config c) {
+    // lm_head is tied to wte (readLayout checked tie_word_embeddings); mask buffers are recomputed.
+    UnaryOperator<String> rename = stored -> {
+      String name = stored.startsWith(PREFIX) ? stored.substring(PREFIX.length()) : stored;
+      return name.equals("lm_head.weight") || MASK_BUFFER.matcher(name).matches() ? null : name;
+    };
+    return new Layout(c.vocabSize(), Gpt2Model.weightShapes(c), rename, "vocab_size " + c.vocabSize()
+        + ", n_positions " + c.nPositions() + ", n_embd " + c.nEmbd() + ", n_inner " + c.nInner() + ", n_layer "
+        + c.nLayer(), "a GPT-2 with n_layer " + c.nLayer() + "; expected names such as wte.weight, "
+        + "h.0.attn.c_attn.weight, ln_f.bias, optionally prefixed with '" + PREFIX + "'",
+        (w, parent) -> Gpt2Model.fromWeights(c, w, parent));
+  }
+
+  private static Layout llamaLayout(LlamaConfig c) {
+    // A tied checkpoint may still carry lm_head.weight; transformers ignores it, and so do we.
+    UnaryOperator<String> rename = stored -> ROTARY_BUFFER.matcher(stored).matches()
+        || (c.tieWordEmbeddings() && stored.equals("lm_head.weight")) ? null : stored;
+    return new Layout(c.vocabSize(), LlamaModel.weightShapes(c), rename, "vocab_size " + c.vocabSize()
+        + ", hidden_size " + c.hiddenSize() + ", intermediate_size " + c.intermediateSize() + ", num_hidden_layers "
+        + c.numHiddenLayers() + ", num_attention_heads " + c.numAttentionHeads() + ", num_key_value_heads "
+        + c.numKeyValueHeads() + ", head_dim " + c.headDim() + ", tie_word_embeddings " + c.tieWordEmbeddings()
+        + ", attention_bias " + c.attentionBias(), "a " + c.modelType() + " with num_hidden_layers "
+        + c.numHiddenLayers() + (c.qkvBias() ? "" : " and no attention biases")
+        + "; expected names such as model.embed_tokens.weight, model.layers.0.self_attn.q_proj.weight, "
+        + "model.norm.weight", (w, parent) -> LlamaModel.fromWeights(c, w, parent));
+  }
+
+  /**
+   * Reads a config.json, checking {@code model_type} first so an unsupported architecture is
+   * named as such rather than as a missing field of another one.
+   */
+  private static Layout readLayout(Path configFile) {
     String text;
     try {
       text = Files.readString(configFile, StandardCharsets.UTF_8);
@@ -145,6 +189,13 @@ public final class HfDirectory {
       throw new IllegalArgumentException(configFile + ": model_type '" + type.textValue()
           + "' is not supported yet; supported: " + String.join(", ", SUPPORTED_MODEL_TYPES));
     }
+    if (LlamaConfig.MODEL_TYPES.contains(type.textValue())) {
+      try {
+        return llamaLayout(LlamaConfig.fromJson(text));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
+      }
+    }
     // Options that change the forward pass's arithmetic: refuse them rather than compute something else.
     requireFlag(root, configFile, "tie_word_embeddings", true, "this runtime unembeds with wte.weight");
     requireFlag(root, configFile, "scale_attn_weights", true, "this runtime scales attention scores by 1/sqrt(d_head)");
@@ -153,7 +204,7 @@ public final class HfDirectory {
     requireFlag(root, configFile, "reorder_and_upcast_attn", false, "this runtime computes attention in fp32 as is");
     requireFlag(root, configFile, "add_cross_attention", false, "this runtime runs decoder-only GPT-2");
     try {
-      return Gpt2Config.fromJson(text);
+      return gpt2Layout(Gpt2Config.fromJson(text));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
     }
@@ -167,24 +218,24 @@ public final class HfDirectory {
     }
   }
 
-  /** Where one GPT-2 weight lives: the open file and the tensor's name in it (perhaps prefixed). */
+  /** Where one weight lives: the open file and the tensor's name in it (perhaps prefixed). */
   private record Located(SafetensorsFile file, TensorInfo info) {
   }
 
-  /** The open safetensors file(s) of a directory, mapped to GPT-2 weight names and validated. */
+  /** The open safetensors file(s) of a directory, mapped to weight names and validated. */
   private static final class Weights implements AutoCloseable {
-    private final Gpt2Config config;
+    private final Layout layout;
     private final Map<String, SafetensorsFile> files = new LinkedHashMap<>();
     private final Map<String, Located> byWeight = new LinkedHashMap<>();
     /** The file that lists the weights: model.safetensors or the index. */
     private Path source;
 
-    private Weights(Gpt2Config config) {
-      this.config = config;
+    private Weights(Layout layout) {
+      this.layout = layout;
     }
 
-    static Weights open(Path dir, Gpt2Config config) throws IOException {
-      Weights w = new Weights(config);
+    static Weights open(Path dir, Layout layout) throws IOException {
+      Weights w = new Weights(layout);
       try {
         Path single = dir.resolve(WEIGHTS);
         Path index = dir.resolve(WEIGHTS_INDEX);
@@ -262,19 +313,16 @@ public final class HfDirectory {
       }
     }
 
-    /** Maps a stored tensor to its GPT-2 weight and checks it against config.json. */
+    /** Maps a stored tensor to its weight and checks it against config.json. */
     private void add(SafetensorsFile f, TensorInfo t) {
-      String name = t.name().startsWith(PREFIX) ? t.name().substring(PREFIX.length()) : t.name();
-      // lm_head is tied to wte (config.json checked tie_word_embeddings); mask buffers are recomputed.
-      if (name.equals("lm_head.weight") || MASK_BUFFER.matcher(name).matches()) {
+      String name = layout.rename().apply(t.name());
+      if (name == null) {
         return;
       }
-      Shape expected = Gpt2Model.weightShapes(config).get(name);
+      Shape expected = layout.shapes().get(name);
       String where = f.path() + ": tensor \"" + t.name() + "\"";
       if (expected == null) {
-        throw new IllegalArgumentException(where + " is not a weight of a GPT-2 with n_layer " + config.nLayer()
-            + "; expected names such as wte.weight, h.0.attn.c_attn.weight, ln_f.bias, optionally prefixed with '"
-            + PREFIX + "'");
+        throw new IllegalArgumentException(where + " is not a weight of " + layout.examples());
       }
       Located before = byWeight.put(name, new Located(f, t));
       if (before != null) {
@@ -291,12 +339,11 @@ public final class HfDirectory {
     }
 
     private String shapeFields() {
-      return "vocab_size " + config.vocabSize() + ", n_positions " + config.nPositions() + ", n_embd "
-          + config.nEmbd() + ", n_inner " + config.nInner() + ", n_layer " + config.nLayer();
+      return layout.shapeFields();
     }
 
     private void checkComplete() {
-      for (Map.Entry<String, Shape> e : Gpt2Model.weightShapes(config).entrySet()) {
+      for (Map.Entry<String, Shape> e : layout.shapes().entrySet()) {
         if (!byWeight.containsKey(e.getKey())) {
           throw new IllegalArgumentException(source + ": weight \"" + e.getKey() + "\" is missing; config.json ("
               + shapeFields() + ") needs it with shape " + Arrays.toString(e.getValue().getShape()));
@@ -305,7 +352,7 @@ public final class HfDirectory {
     }
 
     /** Copies the weights into NDArrays one tensor at a time (see the class comment for memory). */
-    Gpt2Model toModel(NDManager parent) {
+    HookedTransformer toModel(NDManager parent) {
       long largest = byWeight.values().stream().mapToLong(l -> l.info().elementCount()).max().orElse(0);
       if (largest * Float.BYTES > Integer.MAX_VALUE - 8) {
         Located big = byWeight.values().stream().max(Comparator.comparingLong(l -> l.info().elementCount()))
@@ -325,7 +372,7 @@ public final class HfDirectory {
           view.close();
           arrays.put(e.getKey(), owned);
         }
-        return Gpt2Model.fromWeights(config, arrays, parent);
+        return layout.build().apply(arrays, parent);
       }
     }
 
@@ -371,18 +418,19 @@ public final class HfDirectory {
    *     {@code dir} is an existing file
    * @throws IOException from the file system; nothing half-written is left at {@code dir}
    */
-  public static void save(Gpt2Model model, Tokenizer tokenizer, Path dir) throws IOException {
-    if (tokenizer.vocabSize() > model.config().vocabSize()) {
+  public static void save(HookedTransformer model, Tokenizer tokenizer, Path dir) throws IOException {
+    if (tokenizer.vocabSize() > model.vocabSize()) {
       throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " ids but the model's vocab_size is "
-          + model.config().vocabSize());
+          + model.vocabSize());
     }
+    String configJson = configJson(model);
     String tokenizerJson = tokenizer.toTokenizerJson();
     Path target = dir.toAbsolutePath().normalize();
     if (Files.exists(target) && !Files.isDirectory(target)) {
       throw new IllegalArgumentException("cannot save a model to " + target + ": it exists and is not a directory");
     }
     if (Files.isDirectory(target) && !isEmpty(target)) {
-      writeFiles(model, tokenizerJson, target);
+      writeFiles(model, configJson, tokenizerJson, target);
       return;
     }
     Path parentDir = target.getParent();
@@ -393,7 +441,7 @@ public final class HfDirectory {
     Files.createDirectory(tmp);
     boolean moved = false;
     try {
-      writeFiles(model, tokenizerJson, tmp);
+      writeFiles(model, configJson, tokenizerJson, tmp);
       try {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
@@ -407,7 +455,20 @@ public final class HfDirectory {
     }
   }
 
-  private static void writeFiles(Gpt2Model model, String tokenizerJson, Path dir) throws IOException {
+  /** The config.json of a model of a known architecture. */
+  private static String configJson(HookedTransformer model) {
+    if (model instanceof Gpt2Model g) {
+      return g.config().toJson();
+    }
+    if (model instanceof LlamaModel l) {
+      return l.config().toJson();
+    }
+    throw new IllegalArgumentException("cannot save a " + model.architecture() + " model (" + model.getClass().getName()
+        + ") as a Hugging Face directory; supported: GPT-2 and Llama-family models");
+  }
+
+  private static void writeFiles(HookedTransformer model, String configJson, String tokenizerJson, Path dir)
+      throws IOException {
     Map<String, NDArray> weights = model.weights();
     Map<String, TensorSpec> specs = new LinkedHashMap<>();
     weights.forEach((name, a) -> specs.put(name, TensorSpec.of(DType.F32, a.getShape().getShape())));
@@ -425,7 +486,7 @@ public final class HfDirectory {
       w.commit();
     }
     AtomicFiles.write(dir.resolve(TOKENIZER), tokenizerJson.getBytes(StandardCharsets.UTF_8));
-    AtomicFiles.write(dir.resolve(CONFIG), model.config().toJson().getBytes(StandardCharsets.UTF_8));
+    AtomicFiles.write(dir.resolve(CONFIG), configJson.getBytes(StandardCharsets.UTF_8));
   }
 
   private static boolean isEmpty(Path dir) throws IOException {

@@ -8,15 +8,39 @@ import java.util.Objects;
  *
  * @param id the reference it was loaded from, used as the model id in activations and caches
  */
-public record LoadedModel(String id, Gpt2Model model, Tokenizer tokenizer) implements AutoCloseable {
+public record LoadedModel(String id, HookedTransformer model, Tokenizer tokenizer) implements AutoCloseable {
   public LoadedModel {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(tokenizer, "tokenizer");
-    if (tokenizer.vocabSize() > model.config().vocabSize()) {
+    if (tokenizer.vocabSize() > model.vocabSize()) {
       throw new IllegalArgumentException("model '" + id + "': tokenizer has " + tokenizer.vocabSize()
-          + " ids but the model's vocab_size is " + model.config().vocabSize());
+          + " ids but the model's vocab_size is " + model.vocabSize());
     }
+  }
+
+  /**
+   * The model as a GPT-2, for code that needs its config.
+   *
+   * @throws IllegalStateException naming the architecture when it is not a GPT-2
+   */
+  public Gpt2Model gpt2() {
+    if (model instanceof Gpt2Model g) {
+      return g;
+    }
+    throw new IllegalStateException("model '" + id + "' is a " + model.architecture() + " model, not gpt2");
+  }
+
+  /**
+   * The model as a Llama-family model, for code that needs its config.
+   *
+   * @throws IllegalStateException naming the architecture when it is not one
+   */
+  public LlamaModel llama() {
+    if (model instanceof LlamaModel l) {
+      return l;
+    }
+    throw new IllegalStateException("model '" + id + "' is a " + model.architecture() + " model, not llama");
   }
 
   /** Frees the weights, and the tokenizer's native resources when it has any. */

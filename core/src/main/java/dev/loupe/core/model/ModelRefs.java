@@ -5,8 +5,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The model references that need no files: {@code tiny} and {@code random-gpt2:...}, randomly
- * initialised GPT-2s with the byte tokenizer, for tests, benchmarks and trying the tools out.
+ * The model references that need no files: {@code tiny}, {@code random-gpt2:...} and
+ * {@code random-llama:...}, randomly initialised models with the byte tokenizer, for tests,
+ * benchmarks and trying the tools out.
  */
 public final class ModelRefs {
   /** 4 layers, d_model 128, 4 heads, context 256, byte vocabulary, seed 0. */
@@ -16,8 +17,13 @@ public final class ModelRefs {
   /** Context length of the random models. */
   public static final int RANDOM_CONTEXT = 256;
 
+  /** Prefix of {@code random-llama:<layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]}. */
+  public static final String RANDOM_LLAMA_PREFIX = "random-llama:";
+
   private static final Pattern RANDOM = Pattern.compile(
       "random-gpt2:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
+  private static final Pattern RANDOM_LLAMA = Pattern.compile(
+      "random-llama:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3})(?:x(\\d{1,3}))?)?(?:@(-?\\d{1,18}))?");
 
   private ModelRefs() {
   }
@@ -81,6 +87,50 @@ public final class ModelRefs {
       @Override
       public String describe() {
         return "random-gpt2:<layers>x<d_model>[x<heads>][@<seed>]";
+      }
+    };
+  }
+
+  /**
+   * Resolves {@code random-llama:<layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]}: a Llama with
+   * heads defaulting to d_model/32 (at least 1), kv_heads to heads (no grouping), the seed to 0,
+   * an MLP of width 8/3 d_model rounded up to a multiple of 8 (Llama's ratio), RoPE theta 10000,
+   * untied embeddings, context 256 and the byte vocabulary.
+   */
+  public static ModelResolver randomLlama() {
+    return new ModelResolver() {
+      @Override
+      public boolean handles(String ref) {
+        return ref.startsWith(RANDOM_LLAMA_PREFIX);
+      }
+
+      @Override
+      public LoadedModel load(String ref, NDManager parent) {
+        Matcher m = RANDOM_LLAMA.matcher(ref);
+        if (!m.matches()) {
+          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
+              + describe() + ", e.g. random-llama:2x64x4x2");
+        }
+        LlamaConfig config;
+        long seed;
+        try {
+          int layers = Integer.parseInt(m.group(1));
+          int d = Integer.parseInt(m.group(2));
+          int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
+          int kvHeads = m.group(4) != null ? Integer.parseInt(m.group(4)) : heads;
+          seed = m.group(5) != null ? Long.parseLong(m.group(5)) : 0;
+          int inner = (8 * d / 3 + 7) / 8 * 8;
+          config = LlamaConfig.llama(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, d, Math.max(inner, 8), layers, heads,
+              kvHeads);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
+        }
+        return new LoadedModel(ref, LlamaModel.random(config, seed, parent), ByteTokenizer.instance());
+      }
+
+      @Override
+      public String describe() {
+        return "random-llama:<layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]";
       }
     };
   }

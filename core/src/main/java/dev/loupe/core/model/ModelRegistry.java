@@ -15,12 +15,14 @@ public final class ModelRegistry {
   private final List<ModelResolver> resolvers = new CopyOnWriteArrayList<>();
 
   /**
-   * A registry with the built-in references ({@code tiny}, {@code random-gpt2:...}) and local
+   * A registry with the built-in references ({@code tiny}, {@code random-gpt2:...},
+   * {@code random-llama:...}) and local
    * Hugging Face directories; the names come first, so a directory called {@code tiny} is opened
    * as {@code ./tiny}.
    */
   public static ModelRegistry withDefaults() {
     return new ModelRegistry().register(ModelRefs.tiny()).register(ModelRefs.randomGpt2())
+        .register(ModelRefs.randomLlama())
         .register(new HfDirectoryResolver());
   }
 

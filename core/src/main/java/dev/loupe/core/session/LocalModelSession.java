@@ -5,8 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.core.model.ForwardHooks;
 import dev.loupe.core.model.ForwardResult;
-import dev.loupe.core.model.Gpt2Config;
-import dev.loupe.core.model.Gpt2Model;
+import dev.loupe.core.model.HookedTransformer;
 import dev.loupe.core.model.LoadedModel;
 import dev.loupe.core.model.ModelRegistry;
 import dev.loupe.core.model.Tokenizer;
@@ -26,7 +25,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class LocalModelSession implements ModelSession, AutoCloseable {
   private final String id;
   private final LoadedModel loaded;
-  private final Gpt2Model model;
+  private final HookedTransformer model;
   private final Tokenizer tokenizer;
   private final NDManager manager;
   private final ModelInfo info;
@@ -39,14 +38,14 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
     this.model = loaded.model();
     this.tokenizer = loaded.tokenizer();
     this.manager = manager;
-    Gpt2Config c = model.config();
-    this.info = new ModelInfo(id, "gpt2", true, c.nLayer(), c.nEmbd(), c.nHead(), c.dHead(), c.nInner(),
-        c.vocabSize(), c.nPositions(), c.parameterCount(), model.hookNames(), model.hookWidths());
+    HookedTransformer m = model;
+    this.info = new ModelInfo(id, m.architecture(), m.causal(), m.nLayers(), m.dModel(), m.nHeads(), m.dHead(),
+        m.dMlp(), m.vocabSize(), m.maxContext(), m.parameterCount(), m.hookNames(), m.hookWidths());
   }
 
   /**
-   * Opens a model reference with the built-in resolvers ({@code tiny}, {@code random-gpt2:...}, a
-   * Hugging Face model directory).
+   * Opens a model reference with the built-in resolvers ({@code tiny}, {@code random-gpt2:...},
+   * {@code random-llama:...}, a Hugging Face model directory).
    *
    * @throws IllegalArgumentException naming the reference when it cannot be resolved
    */
@@ -75,7 +74,7 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
   }
 
   /** The model itself, for code in core that needs its weights (read-only). */
-  public Gpt2Model model() {
+  public HookedTransformer model() {
     return model;
   }
 

@@ -26,7 +26,7 @@ class ModelRegistryTest {
   void tinyIsTheDocumentedRandomGpt2() {
     try (LoadedModel m = ModelRegistry.withDefaults().load("tiny", manager)) {
       assertThat(m.id()).isEqualTo("tiny");
-      assertThat(m.model().config()).isEqualTo(Gpt2Config.of(256, 256, 128, 4, 4));
+      assertThat(m.gpt2().config()).isEqualTo(Gpt2Config.of(256, 256, 128, 4, 4));
       assertThat(m.tokenizer()).isSameAs(ByteTokenizer.instance());
     }
   }
@@ -35,7 +35,7 @@ class ModelRegistryTest {
   void randomReferencesDefaultToHeadsOfWidth32AndSeed0() {
     ModelRegistry r = ModelRegistry.withDefaults();
     try (LoadedModel a = r.load("random-gpt2:2x64", manager); LoadedModel b = r.load("random-gpt2:2x64x2@0", manager)) {
-      assertThat(a.model().config().nHead()).isEqualTo(2);
+      assertThat(a.gpt2().config().nHead()).isEqualTo(2);
       assertThat(a.model().weight("h.1.mlp.c_fc.weight").toFloatArray())
           .containsExactly(b.model().weight("h.1.mlp.c_fc.weight").toFloatArray());
     }
@@ -67,9 +67,9 @@ class ModelRegistryTest {
       }
     };
     ModelRegistry r = ModelRegistry.withDefaults().register(demo);
-    assertThat(r.forms()).hasSize(4).last().isEqualTo("demo (shipped)");
+    assertThat(r.forms()).hasSize(5).last().isEqualTo("demo (shipped)");
     try (LoadedModel m = r.load("demo", manager)) {
-      assertThat(m.model().config().nLayer()).isEqualTo(2);
+      assertThat(m.gpt2().config().nLayer()).isEqualTo(2);
     }
     assertThatThrownBy(() -> r.load("hf:gpt2", manager)).hasMessageContaining("unknown model reference 'hf:gpt2'")
         .hasMessageContaining("demo (shipped)");

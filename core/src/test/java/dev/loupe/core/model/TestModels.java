@@ -31,4 +31,24 @@ public final class TestModels {
     }
     return Gpt2Model.fromWeights(config, w, parent);
   }
+
+  /** A 2-layer Llama with grouped-query attention (d_model 32, 4 heads, 2 kv heads, MLP 48, context 32). */
+  public static LlamaConfig smallLlamaConfig() {
+    return LlamaConfig.llama(256, 32, 32, 48, 2, 4, 2);
+  }
+
+  /** Every weight random: matrices and biases N(0, 0.15), RMSNorm weights 1 + N(0, 0.15). */
+  public static LlamaModel randomAffineLlama(LlamaConfig config, long seed, NDManager parent) {
+    Random r = new Random(seed);
+    Map<String, NDArray> w = new LinkedHashMap<>();
+    for (Map.Entry<String, Shape> e : LlamaModel.weightShapes(config).entrySet()) {
+      float[] v = new float[(int) e.getValue().size()];
+      boolean normWeight = e.getKey().endsWith("norm.weight");
+      for (int i = 0; i < v.length; i++) {
+        v[i] = (float) ((normWeight ? 1 : 0) + 0.15 * r.nextGaussian());
+      }
+      w.put(e.getKey(), parent.create(v, e.getValue()));
+    }
+    return LlamaModel.fromWeights(config, w, parent);
+  }
 }

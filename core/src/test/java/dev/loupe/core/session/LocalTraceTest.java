@@ -34,7 +34,7 @@ class LocalTraceTest {
 
   @Test
   void zeroAblatingAnMlpOutputChangesLogitsExactlyAsRecomputingByHand() {
-    double[][] expected = new ReferenceGpt2(session.model()).logits(prompt, 1);
+    double[][] expected = new ReferenceGpt2((dev.loupe.core.model.Gpt2Model) session.model()).logits(prompt, 1);
     float[] clean;
     try (RunResult r = session.run(new int[][] {prompt}, Set.of())) {
       clean = r.output().toFloatArray();

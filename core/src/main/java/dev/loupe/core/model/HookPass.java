@@ -1,0 +1,143 @@
+package dev.loupe.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.sdk.model.HookFunction;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * State of one forward pass, shared by the architectures: runs hook functions, keeps captures,
+ * and frees intermediate arrays that no hook function may still hold.
+ */
+final class HookPass {
+  final NDManager sub;
+  final ForwardHooks hooks;
+  final Map<String, NDArray> captured = new LinkedHashMap<>();
+  private final Set<NDArray> retained = Collections.newSetFromMap(new IdentityHashMap<>());
+
+  HookPass(NDManager sub, ForwardHooks hooks) {
+    this.sub = sub;
+    this.hooks = hooks;
+  }
+
+  NDArray at(String name, NDArray x) {
+    if (!hooks.touches(name)) {
+      return x;
+    }
+    // A hook function may keep a reference (trace.save does), so nothing seen here is freed early.
+    retained.add(x);
+    for (HookFunction fn : hooks.functionsAt(name)) {
+      NDArray r = fn.apply(x, name);
+      if (r == null || r == x) {
+        continue;
+      }
+      if (!r.getShape().equals(x.getShape())) {
+        throw new IllegalArgumentException("hook function at '" + name + "' returned shape " + r.getShape()
+            + ", expected " + x.getShape());
+      }
+      if (r.getDataType() != DataType.FLOAT32) {
+        r = r.toType(DataType.FLOAT32, false);
+      }
+      if (r.getManager() != sub) {
+        // The replacement may belong to the caller (a patch source): copy it into this pass.
+        NDArray copy = r.duplicate();
+        copy.attach(sub);
+        r = copy;
+      }
+      retained.add(r);
+      x = r;
+    }
+    if (hooks.captures(name)) {
+      captured.put(name, x);
+    }
+    return x;
+  }
+
+  void free(NDArray... arrays) {
+    for (NDArray a : arrays) {
+      if (a != null && !retained.contains(a)) {
+        a.close();
+      }
+    }
+  }
+
+  /** Moves the logits and captures to {@code out} and wraps them. */
+  ForwardResult result(NDArray logits, int[] lengths, NDManager out) {
+    logits.attach(out);
+    Map<String, NDArray> kept = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray> e : captured.entrySet()) {
+      e.getValue().attach(out);
+      kept.put(e.getKey(), e.getValue());
+    }
+    return new ForwardResult(logits, kept, lengths);
+  }
+
+  /** The length of every sequence of a batch. */
+  static int[] lengths(int[][] tokens) {
+    int[] lengths = new int[tokens.length];
+    for (int b = 0; b < tokens.length; b++) {
+      lengths[b] = tokens[b].length;
+    }
+    return lengths;
+  }
+
+  /** The ids of a batch right-padded with 0 to the longest sequence, flattened. */
+  static NDArray paddedIds(NDManager m, int[][] tokens, int seq) {
+    long[] ids = new long[tokens.length * seq];
+    for (int b = 0; b < tokens.length; b++) {
+      for (int i = 0; i < tokens[b].length; i++) {
+        ids[b * seq + i] = tokens[b][i];
+      }
+    }
+    return m.create(ids, new Shape((long) tokens.length * seq));
+  }
+
+  /** [batch, 1, seq, seq]: 0 where query i may attend key j (j <= i and j a real token), -inf elsewhere. */
+  static NDArray causalPaddingMask(NDManager m, int[] lengths, int seq) {
+    float[] mask = new float[lengths.length * seq * seq];
+    for (int b = 0; b < lengths.length; b++) {
+      int base = b * seq * seq;
+      for (int i = 0; i < seq; i++) {
+        for (int j = 0; j < seq; j++) {
+          if (j > i || j >= lengths[b]) {
+            mask[base + i * seq + j] = Float.NEGATIVE_INFINITY;
+          }
+        }
+      }
+    }
+    return m.create(mask, new Shape(lengths.length, 1, seq, seq));
+  }
+
+  /**
+   * Checks a batch against a context length and vocabulary.
+   *
+   * @param contextName what limits the length, for the message (e.g. "the context of 16")
+   */
+  static void validateTokens(int[][] tokens, int maxContext, String contextName, int vocabSize) {
+    if (tokens == null || tokens.length == 0) {
+      throw new IllegalArgumentException("tokens: the batch is empty; expected at least one sequence");
+    }
+    for (int b = 0; b < tokens.length; b++) {
+      int[] seq = tokens[b];
+      if (seq == null || seq.length == 0) {
+        throw new IllegalArgumentException("tokens[" + b + "] is empty; expected 1.." + maxContext + " tokens");
+      }
+      if (seq.length > maxContext) {
+        throw new IllegalArgumentException("tokens[" + b + "] has " + seq.length + " tokens, more than "
+            + contextName);
+      }
+      for (int i = 0; i < seq.length; i++) {
+        if (seq[i] < 0 || seq[i] >= vocabSize) {
+          throw new IllegalArgumentException("tokens[" + b + "][" + i + "] = " + seq[i]
+              + " is outside the vocabulary [0, " + vocabSize + ")");
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,109 @@
+package dev.loupe.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A decoder-only transformer with TransformerLens-style hooks, whatever its architecture: what the
+ * session, the harvester and the model registry need from a model, so that they run GPT-2 and
+ * Llama-family models alike.
+ *
+ * <p>Implementations hold read-only weights; a forward pass allocates a lot of native memory, so
+ * callers run one pass at a time.
+ */
+public interface HookedTransformer extends AutoCloseable {
+
+  /** The architecture name as in {@code ModelInfo}: {@code gpt2} or {@code llama}. */
+  String architecture();
+
+  /** True for next-token language models (every implementation so far). */
+  boolean causal();
+
+  int nLayers();
+
+  int dModel();
+
+  /** Number of query heads. */
+  int nHeads();
+
+  int dHead();
+
+  /** Width of the MLP's hidden layer ({@code mlp.hook_pre}, {@code mlp.hook_post}). */
+  int dMlp();
+
+  int vocabSize();
+
+  /** The longest sequence a forward pass accepts. */
+  int maxContext();
+
+  /** Number of parameters, tied matrices counted once. */
+  long parameterCount();
+
+  /** The weights by Hugging Face name, read-only; the arrays belong to the model. */
+  Map<String, NDArray> weights();
+
+  /**
+   * One weight by Hugging Face name.
+   *
+   * @throws IllegalArgumentException naming the weight when there is none of that name
+   */
+  NDArray weight(String name);
+
+  /** Every hook name, in forward order. */
+  List<String> hookNames();
+
+  /** Last-axis width of every hook (-1 for attention-pattern hooks, whose last axis is key position). */
+  Map<String, Integer> hookWidths();
+
+  /**
+   * Checks a batch of token sequences.
+   *
+   * @throws IllegalArgumentException naming the sequence (and token index) that is empty, too
+   *     long or holds an id outside the vocabulary
+   */
+  void validateTokens(int[][] tokens);
+
+  /**
+   * Checks that every hook named in {@code hooks} exists in this model.
+   *
+   * @throws IllegalArgumentException naming the unknown hook
+   */
+  void validateHooks(ForwardHooks hooks);
+
+  /**
+   * One forward pass over right-padded sequences.
+   *
+   * @param out the manager that receives the logits and the captured activations
+   * @throws IllegalArgumentException for bad tokens or unknown hooks (see the validate methods),
+   *     or when a hook function returns an array of the wrong shape
+   */
+  ForwardResult forward(int[][] tokens, ForwardHooks hooks, NDManager out);
+
+  /**
+   * Logit lens: the final norm then the unembedding, {@code [..., d_model] -> [..., vocab]}; the
+   * result belongs to the residual's manager.
+   *
+   * @throws IllegalArgumentException when the last axis is not d_model
+   */
+  NDArray unembed(NDArray residual);
+
+  /**
+   * Writes this model and its tokenizer as a Hugging Face model directory that Loupe and
+   * {@code transformers} both load (see {@link HfDirectory#save}).
+   *
+   * @throws UnsupportedOperationException when the tokenizer has no tokenizer.json form
+   * @throws IllegalArgumentException when the architecture cannot be saved
+   * @throws IOException from the file system; nothing half-written is left at {@code dir}
+   */
+  default void saveHfDirectory(Path dir, Tokenizer tokenizer) throws IOException {
+    HfDirectory.save(this, tokenizer, dir);
+  }
+
+  /** Frees the weights' native memory. */
+  @Override
+  void close();
+}
