@@ -2,6 +2,7 @@ package dev.loupe.core.cli;
 
 import dev.loupe.core.node.Harvest;
 import dev.loupe.core.node.HarvestRequest;
+import dev.loupe.core.node.HarvestService;
 import dev.loupe.core.node.LazyLocalServices;
 import dev.loupe.core.node.NodeServices;
 import dev.loupe.core.node.StreamToStore;
@@ -88,7 +89,7 @@ final class HarvestCommand implements Callable<Integer> {
       Harvest h = node.harvest(sessionId, new HarvestRequest(corpus, hooks, tokens, ctx, 1024, 8, 1, 60));
       Map<String, CompletableFuture<Long>> writers = new LinkedHashMap<>();
       for (String hook : hooks) {
-        int width = info.hookWidth(hook) > 0 ? info.hookWidth(hook) : info.nHeads() * info.dHead();
+        int width = HarvestService.rowWidth(node.session(sessionId).orElseThrow(), hook);
         writers.put(hook, StreamToStore.start(node.vertx(), h.streams().get(hook), out.resolve(hook), info.id(), hook,
             width, opts));
       }

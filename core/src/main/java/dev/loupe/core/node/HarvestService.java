@@ -11,6 +11,8 @@ import dev.loupe.sdk.activation.ActivationSink;
 import dev.loupe.sdk.config.ConfigException;
 import dev.loupe.sdk.model.ModelInfo;
 import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.model.RunResult;
+import java.util.Set;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.Collection;
@@ -84,7 +86,7 @@ public final class HarvestService implements AutoCloseable {
     try {
       for (String hook : request.hooks()) {
         String streamId = id + "-" + streamIds.size();
-        StreamOptions opts = new StreamOptions().setHookName(hook).setWidth(widthOf(info, hook))
+        StreamOptions opts = new StreamOptions().setHookName(hook).setWidth(rowWidth(session, hook))
             .setExpectedRows(request.tokens());
         producers.put(hook, ActivationStreamProducer.create(vertx, streamId, opts)
             .toCompletionStage().toCompletableFuture().join());
@@ -101,13 +103,23 @@ public final class HarvestService implements AutoCloseable {
     return h;
   }
 
-  private static int widthOf(ModelInfo info, String hook) {
-    int w = info.hookWidth(hook);
-    if (w > 0) {
-      return w;
+  /**
+   * The width of one harvested row at {@code hook}: the product of the activation's axes after
+   * [batch, pos]. Per-head hooks (q, k, v, z) are flattened to heads x d_head, where k and v of a
+   * grouped-query model have fewer heads than q; one single-token pass tells the exact shape for
+   * any architecture.
+   *
+   * @throws IllegalArgumentException naming the hook when the model has none of that name
+   */
+  public static int rowWidth(ModelSession session, String hook) {
+    try (RunResult r = session.run(new int[][] {{0}}, Set.of(hook))) {
+      long[] shape = r.activation(hook).getShape().getShape();
+      long w = 1;
+      for (int i = 2; i < shape.length; i++) {
+        w *= shape[i];
+      }
+      return Math.toIntExact(w);
     }
-    // Per-head hooks (q, k, v, z) are flattened to heads * d_head per row.
-    return info.nHeads() * info.dHead();
   }
 
   private void run(Harvest h, ModelSession session, Stream<Document> docs,

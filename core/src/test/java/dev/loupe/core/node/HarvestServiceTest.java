@@ -220,6 +220,25 @@ class HarvestServiceTest {
   }
 
   @Test
+  void perHeadHooksStreamRowsOfHeadsTimesDHeadWithFewerKeyHeadsUnderGroupedQueryAttention() throws Exception {
+    String llama = node.open("random-llama:2x64x4x2");
+    String q = "blocks.0.attn.hook_q";
+    String k = "blocks.0.attn.hook_k";
+    Harvest h = node.harvest(llama, new HarvestRequest(corpus, List.of(q, k), 300, CTX, 64, 8, 1, 30));
+
+    Future<List<ActivationBatch>> onQ = read(h.streams().get(q));
+    Future<List<ActivationBatch>> onK = read(h.streams().get(k));
+    List<ActivationBatch> qs = onQ.get(30, TimeUnit.SECONDS);
+    List<ActivationBatch> ks = onK.get(30, TimeUnit.SECONDS);
+
+    assertThat(h.completion().get(30, TimeUnit.SECONDS).state()).isEqualTo(Harvest.State.DONE);
+    assertThat(qs).allSatisfy(b -> assertThat(b.width()).isEqualTo(4 * 16));
+    assertThat(ks).allSatisfy(b -> assertThat(b.width()).isEqualTo(2 * 16));
+    assertThat(ks.stream().mapToInt(ActivationBatch::rows).sum()).isEqualTo(300);
+    node.close(llama);
+  }
+
+  @Test
   void aHarvestStopsOnceEveryConsumerHasLeft() throws Exception {
     long tokens = 50_000_000;
     Harvest h = node.harvest(sessionId, new HarvestRequest("europarl", List.of(A), tokens, CTX, 256, 8, 1, 30));
