@@ -1,0 +1,486 @@
+package dev.loupe.core.hub;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.core.model.HfDirectory;
+import dev.loupe.sdk.io.AtomicFiles;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Finds Hugging Face models in the standard local hub cache ({@code models--ORG--NAME/refs},
+ * {@code snapshots/<commit>}, {@code blobs}) and, when allowed, downloads the files Loupe reads
+ * (config.json, tokenizer.json, safetensors weights) into it, resumably and verified.
+ *
+ * <p>A complete snapshot in the cache is used without asking the hub, so a cached branch is not
+ * refreshed; name a commit (or clear {@code refs/<branch>}) to move on. Thread-safe for distinct
+ * models; two processes downloading the same file at once are not coordinated.
+ */
+public final class HfHub {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+  private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
+  private static final String HOW_TO_DOWNLOAD = "to download it, run with network access and HF_HUB_OFFLINE unset "
+      + "(HF_TOKEN for private or gated models), or use `huggingface-cli download %s`";
+
+  private final HubOptions options;
+  private final HttpClient http;
+
+  public HfHub(HubOptions options) {
+    this.options = java.util.Objects.requireNonNull(options, "options");
+    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
+        .connectTimeout(Duration.ofSeconds(30)).build();
+  }
+
+  public HubOptions options() {
+    return options;
+  }
+
+  /** The cache directory of a repository: {@code <cacheRoot>/models--ORG--NAME}. */
+  public Path repoDir(HubRef ref) {
+    return options.cacheRoot().resolve(ref.cacheDirName());
+  }
+
+  /**
+   * The snapshot directory of {@code ref}, downloading what is missing unless offline.
+   *
+   * @throws IllegalArgumentException naming the cache path and what is missing (offline, or the hub
+   *     has no such repository, revision or file), or the hub's refusal (401/403 names HF_TOKEN)
+   * @throws UncheckedIOException when the hub cannot be reached, a download breaks off (run again
+   *     to resume) or the cache cannot be written
+   */
+  public Path snapshot(HubRef ref, HubProgress progress) {
+    Optional<Path> cached = cachedSnapshot(ref);
+    if (cached.isPresent() && missingFiles(cached.get()).isEmpty()) {
+      return cached.get();
+    }
+    if (options.offline()) {
+      throw new IllegalArgumentException(notCachedMessage(ref, cached) + "; offline (HF_HUB_OFFLINE is set), so "
+          + "nothing is downloaded; " + String.format(HOW_TO_DOWNLOAD, ref.repo()));
+    }
+    try {
+      return download(ref, progress == null ? HubProgress.NONE : progress);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot download " + ref + " from " + options.endpoint() + ": " + describe(e)
+          + "; run again to resume, or set HF_HUB_OFFLINE=1 to use only the cache at " + options.cacheRoot(), e);
+    }
+  }
+
+  /** The snapshot directory the cache maps {@code ref} to, if the revision is known there (complete or not). */
+  public Optional<Path> cachedSnapshot(HubRef ref) {
+    Path repoDir = repoDir(ref);
+    Path snapshots = repoDir.resolve("snapshots");
+    if (ref.isCommit() && Files.isDirectory(snapshots.resolve(ref.revision()))) {
+      return Optional.of(snapshots.resolve(ref.revision()));
+    }
+    Path refFile = repoDir.resolve("refs").resolve(ref.revision());
+    if (!Files.isRegularFile(refFile)) {
+      return Optional.empty();
+    }
+    String commit;
+    try {
+      commit = Files.readString(refFile, StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + refFile + ": " + e.getMessage(), e);
+    }
+    if (!commit.matches("[0-9a-f]{40}")) {
+      throw new IllegalArgumentException(refFile + " should hold a 40-hex-digit commit hash, found '" + commit + "'");
+    }
+    Path snap = snapshots.resolve(commit);
+    return Files.isDirectory(snap) ? Optional.of(snap) : Optional.empty();
+  }
+
+  /** The files Loupe needs that a snapshot directory lacks (empty when it is loadable as far as files go). */
+  public static List<String> missingFiles(Path snap) {
+    List<String> missing = new ArrayList<>();
+    for (String f : List.of(HfDirectory.CONFIG, HfDirectory.TOKENIZER)) {
+      if (!Files.isRegularFile(snap.resolve(f))) {
+        missing.add(f);
+      }
+    }
+    if (Files.isRegularFile(snap.resolve(HfDirectory.WEIGHTS))) {
+      return missing;
+    }
+    Path index = snap.resolve(HfDirectory.WEIGHTS_INDEX);
+    if (!Files.isRegularFile(index)) {
+      missing.add(HfDirectory.WEIGHTS + " (or " + HfDirectory.WEIGHTS_INDEX + ")");
+      return missing;
+    }
+    try {
+      for (String shard : shards(index)) {
+        if (!Files.isRegularFile(snap.resolve(shard))) {
+          missing.add(shard);
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      // An unreadable index is reported by the loader with its own message; count it as present here.
+    }
+    return missing;
+  }
+
+  private String notCachedMessage(HubRef ref, Optional<Path> cached) {
+    Path repoDir = repoDir(ref);
+    if (cached.isPresent()) {
+      return ref + " is only partly in the Hugging Face cache: " + cached.get() + " lacks "
+          + String.join(", ", missingFiles(cached.get()));
+    }
+    if (!Files.isDirectory(repoDir)) {
+      return ref + " is not in the Hugging Face cache: " + repoDir + " does not exist";
+    }
+    return ref + " is not in the Hugging Face cache: " + repoDir + " has no "
+        + (ref.isCommit() ? "snapshots/" + ref.revision() + " or " : "") + "refs/" + ref.revision()
+        + (ref.isCommit() ? "" : " pointing to a snapshot");
+  }
+
+  /** A file of the repository as the hub describes it before download. */
+  private record Remote(String file, String blobName, String sha256, long size) {
+  }
+
+  private Path download(HubRef ref, HubProgress progress) throws IOException {
+    JsonNode info = getJson(apiUrl(ref), ref, null);
+    JsonNode shaNode = info.get("sha");
+    if (shaNode == null || !shaNode.isTextual() || !shaNode.textValue().matches("[0-9a-f]{40}")) {
+      throw new IOException("the hub's answer for " + ref + " has no commit hash in field 'sha'");
+    }
+    String commit = shaNode.textValue();
+    Set<String> siblings = new LinkedHashSet<>();
+    JsonNode sib = info.get("siblings");
+    if (sib != null && sib.isArray()) {
+      for (JsonNode s : sib) {
+        JsonNode name = s.get("rfilename");
+        if (name != null && name.isTextual()) {
+          siblings.add(name.textValue());
+        }
+      }
+    }
+    Path repoDir = repoDir(ref);
+    Path blobs = repoDir.resolve("blobs");
+    Path snap = repoDir.resolve("snapshots").resolve(commit);
+    Files.createDirectories(blobs);
+    // Everything is fetched into blobs first and linked into the snapshot only when all is verified,
+    // so a failed download never leaves a snapshot that looks loadable.
+    Map<String, Path> fetched = new LinkedHashMap<>();
+    for (String f : List.of(HfDirectory.CONFIG, HfDirectory.TOKENIZER)) {
+      requireListed(siblings, f, ref, commit);
+      fetched.put(f, fetch(ref, commit, f, snap, blobs, progress));
+    }
+    if (siblings.contains(HfDirectory.WEIGHTS)) {
+      fetched.put(HfDirectory.WEIGHTS, fetch(ref, commit, HfDirectory.WEIGHTS, snap, blobs, progress));
+    } else if (siblings.contains(HfDirectory.WEIGHTS_INDEX)) {
+      Path index = fetch(ref, commit, HfDirectory.WEIGHTS_INDEX, snap, blobs, progress);
+      fetched.put(HfDirectory.WEIGHTS_INDEX, index);
+      for (String shard : shards(index)) {
+        requireListed(siblings, shard, ref, commit);
+        fetched.put(shard, fetch(ref, commit, shard, snap, blobs, progress));
+      }
+    } else {
+      List<String> others = siblings.stream().filter(s -> s.endsWith(".bin") || s.endsWith(".h5")
+          || s.endsWith(".msgpack") || s.endsWith(".pt") || s.endsWith(".ckpt")).toList();
+      throw new IllegalArgumentException(ref + " (commit " + commit + ") has no " + HfDirectory.WEIGHTS + " or "
+          + HfDirectory.WEIGHTS_INDEX + "; Loupe reads only safetensors weights"
+          + (others.isEmpty() ? "" : " (the repository has " + String.join(", ", others) + ")"));
+    }
+    Files.createDirectories(snap);
+    for (Map.Entry<String, Path> e : fetched.entrySet()) {
+      link(snap.resolve(e.getKey()), e.getValue());
+    }
+    if (!ref.isCommit()) {
+      Path refFile = repoDir.resolve("refs").resolve(ref.revision());
+      AtomicFiles.write(refFile, commit.getBytes(StandardCharsets.US_ASCII));
+    }
+    return snap;
+  }
+
+  private static void requireListed(Set<String> siblings, String file, HubRef ref, String commit) {
+    if (!siblings.contains(file)) {
+      throw new IllegalArgumentException(ref + " (commit " + commit + ") has no file " + file
+          + "; Loupe needs config.json, tokenizer.json and safetensors weights");
+    }
+  }
+
+  /** The blob holding {@code file}: already linked in the snapshot, already in blobs, or downloaded now. */
+  private Path fetch(HubRef ref, String commit, String file, Path snap, Path blobs, HubProgress progress)
+      throws IOException {
+    Path linked = snap.resolve(file);
+    if (Files.isRegularFile(linked)) {
+      return linked.toRealPath();
+    }
+    String url = options.base() + "/" + ref.repo() + "/resolve/" + commit + "/" + encodePath(file);
+    Remote remote = head(url, ref, file);
+    Path blob = blobs.resolve(remote.blobName());
+    if (Files.isRegularFile(blob) && (remote.size() < 0 || Files.size(blob) == remote.size())) {
+      return blob;
+    }
+    Path partial = blobs.resolve(remote.blobName() + ".incomplete");
+    long total = getInto(url, ref, file, partial, remote.size(), progress);
+    if (remote.size() >= 0 && total != remote.size()) {
+      Files.deleteIfExists(partial);
+      throw new IOException(file + " of " + ref + ": downloaded " + total + " bytes but the hub announced "
+          + remote.size());
+    }
+    String actual = sha256(partial);
+    String expected = remote.sha256();
+    if (expected != null && !expected.equals(actual)) {
+      Files.deleteIfExists(partial);
+      throw new IllegalArgumentException(file + " of " + ref + " failed verification: its SHA-256 is " + actual
+          + " but the hub announced " + expected + "; the corrupt download was deleted, run again to retry");
+    }
+    move(partial, blob);
+    return blob;
+  }
+
+  /** Asks for a file's size and hash without its body; the LFS hash is on the first (redirecting) answer. */
+  private Remote head(String url, HubRef ref, String file) throws IOException {
+    HttpResponse<Void> r = send(request(url).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.discarding());
+    check(r.statusCode(), url, ref, file);
+    String etag = null;
+    long size = -1;
+    for (HttpResponse<?> x = r; x != null; x = x.previousResponse().orElse(null)) {
+      String linked = x.headers().firstValue("X-Linked-Etag").orElse(null);
+      if (linked != null) {
+        etag = linked;
+        size = x.headers().firstValueAsLong("X-Linked-Size").orElse(size);
+      }
+    }
+    if (etag == null) {
+      etag = r.headers().firstValue("ETag").orElse(null);
+    }
+    if (size < 0) {
+      size = r.headers().firstValueAsLong("Content-Length").orElse(-1);
+    }
+    String clean = etag == null ? null : etag.replaceFirst("^W/", "").replace("\"", "").trim();
+    String sha = clean != null && SHA256.matcher(clean).matches() ? clean : null;
+    String blobName;
+    if (clean != null && clean.matches("[A-Za-z0-9_-]{8,128}")) {
+      blobName = clean;
+    } else {
+      // No usable etag: name the blob by commit and file so a retry resumes the same partial file.
+      blobName = sha256Hex((ref.repo() + "/" + url).getBytes(StandardCharsets.UTF_8));
+    }
+    return new Remote(file, blobName, sha, size);
+  }
+
+  /**
+   * Streams {@code url} into {@code partial}, continuing a partial file with a Range request when
+   * the server honours it (206 from the right offset) and starting over otherwise.
+   *
+   * @return the size of the file on disk when the body ended
+   */
+  private long getInto(String url, HubRef ref, String file, Path partial, long size, HubProgress progress)
+      throws IOException {
+    long have = Files.isRegularFile(partial) ? Files.size(partial) : 0;
+    if (size >= 0 && have > size) {
+      Files.delete(partial);
+      have = 0;
+    }
+    HttpRequest.Builder b = request(url).GET();
+    if (have > 0) {
+      b.header("Range", "bytes=" + have + "-");
+    }
+    HttpResponse<InputStream> r = send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream in = r.body()) {
+      int status = r.statusCode();
+      if (status == 416 && have > 0) {
+        // The partial file does not fit what the server has: start over once.
+        in.close();
+        Files.delete(partial);
+        return getInto(url, ref, file, partial, size, progress);
+      }
+      check(status, url, ref, file);
+      boolean append = false;
+      if (status == 206) {
+        Matcher m = CONTENT_RANGE.matcher(r.headers().firstValue("Content-Range").orElse(""));
+        append = have > 0 && m.matches() && Long.parseLong(m.group(1)) == have;
+      }
+      long total = size;
+      if (total < 0 && status == 200) {
+        total = r.headers().firstValueAsLong("Content-Length").orElse(-1);
+      }
+      long done = append ? have : 0;
+      try (FileChannel ch = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
+        if (status != 200 && !append) {
+          throw new IOException("the hub answered " + status + " with Content-Range '"
+              + r.headers().firstValue("Content-Range").orElse("") + "' to a request for " + file + " from byte " + have);
+        }
+        byte[] buf = new byte[1 << 16];
+        progress.update(file, done, total);
+        for (int n; (n = in.read(buf)) > 0; ) {
+          ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+          while (bb.hasRemaining()) {
+            ch.write(bb);
+          }
+          done += n;
+          progress.update(file, done, total);
+        }
+        ch.force(false);
+      }
+      return Files.size(partial);
+    }
+  }
+
+  private JsonNode getJson(String url, HubRef ref, String file) throws IOException {
+    HttpResponse<byte[]> r = send(request(url).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    check(r.statusCode(), url, ref, file);
+    try {
+      return JSON.readTree(r.body());
+    } catch (IOException e) {
+      throw new IOException("the hub's answer from " + url + " is not JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private String apiUrl(HubRef ref) {
+    return options.base() + "/api/models/" + ref.repo() + "/revision/"
+        + URLEncoder.encode(ref.revision(), StandardCharsets.UTF_8);
+  }
+
+  private HttpRequest.Builder request(String url) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("User-Agent", "loupe");
+    if (options.token() != null) {
+      b.header("Authorization", "Bearer " + options.token());
+    }
+    return b;
+  }
+
+  private <T> HttpResponse<T> send(HttpRequest req, HttpResponse.BodyHandler<T> handler) throws IOException {
+    try {
+      return http.send(req, handler);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while talking to " + req.uri(), e);
+    }
+  }
+
+  /** Turns an error status into a message saying what to do about it. */
+  private void check(int status, String url, HubRef ref, String file) throws IOException {
+    if (status >= 200 && status < 300) {
+      return;
+    }
+    String what = file == null ? "repository " + ref.repo() + " at revision " + ref.revision()
+        : "file " + file + " of " + ref.repo() + " at revision " + ref.revision();
+    if (status == 401 || status == 403) {
+      throw new IllegalArgumentException("the hub refused access (" + status + ") to " + what + " at " + url + "; "
+          + (options.token() == null ? "set HF_TOKEN to an access token: the model may be private or gated"
+              : "the token in HF_TOKEN was not accepted or lacks access (gated models need their terms accepted)"));
+    }
+    if (status == 404) {
+      throw new IllegalArgumentException("the hub has no " + what + " (404 from " + url + "); check the name"
+          + (file == null ? " and revision" : ""));
+    }
+    throw new IOException("the hub answered " + status + " for " + what + " at " + url);
+  }
+
+  /** Publishes a snapshot entry: a relative symlink into blobs, like huggingface_hub, or a copy where links fail. */
+  private static void link(Path entry, Path blob) throws IOException {
+    Files.createDirectories(entry.getParent());
+    Path tmp = entry.resolveSibling("." + entry.getFileName() + "." + System.nanoTime() + ".tmp");
+    try {
+      try {
+        Files.createSymbolicLink(tmp, entry.getParent().relativize(blob));
+      } catch (UnsupportedOperationException | IOException e) {
+        Files.deleteIfExists(tmp);
+        Files.copy(blob, tmp);
+      }
+      move(tmp, entry);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static void move(Path from, Path to) throws IOException {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      throw new IOException("cannot atomically rename " + from + " to " + to, e);
+    }
+  }
+
+  /** The shard files an index names, in first-seen order. */
+  static List<String> shards(Path index) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(index.toFile());
+    } catch (IOException e) {
+      throw new IllegalArgumentException(index + " is not valid JSON: " + e.getMessage(), e);
+    }
+    JsonNode map = root == null ? null : root.get("weight_map");
+    if (map == null || !map.isObject()) {
+      throw new IllegalArgumentException(index + ": field weight_map is missing; expected an object mapping each "
+          + "tensor name to its shard file");
+    }
+    Set<String> out = new LinkedHashSet<>();
+    for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
+      JsonNode v = it.next();
+      if (!v.isTextual() || v.textValue().contains("..") || v.textValue().startsWith("/")) {
+        throw new IllegalArgumentException(index + ": weight_map values must be shard file names, got " + v);
+      }
+      out.add(v.textValue());
+    }
+    return new ArrayList<>(out);
+  }
+
+  private static String encodePath(String file) {
+    List<String> parts = new ArrayList<>();
+    for (String p : file.split("/")) {
+      parts.add(URLEncoder.encode(p, StandardCharsets.UTF_8).replace("+", "%20"));
+    }
+    return String.join("/", parts);
+  }
+
+  private static String sha256(Path file) throws IOException {
+    MessageDigest md = digest();
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private static String sha256Hex(byte[] bytes) {
+    return HexFormat.of().formatHex(digest().digest(bytes));
+  }
+
+  private static MessageDigest digest() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JVM has no SHA-256", e);
+    }
+  }
+
+  private static String describe(IOException e) {
+    String m = e.getMessage();
+    return e.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : " (" + m + ")");
+  }
+}
