@@ -10,10 +10,12 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -32,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -46,6 +49,9 @@ import java.util.regex.Pattern;
  */
 public final class HfHub {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_REDIRECTS = 10;
+  /** One monitor per lock file: a JVM cannot hold two overlapping FileLocks, so its threads queue here first. */
+  private static final ConcurrentHashMap<Path, Object> LOCKS = new ConcurrentHashMap<>();
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
   private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
   private static final String HOW_TO_DOWNLOAD = "to download it, run with network access and HF_HUB_OFFLINE unset "
@@ -56,7 +62,9 @@ public final class HfHub {
 
   public HfHub(HubOptions options) {
     this.options = java.util.Objects.requireNonNull(options, "options");
-    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
+    // Redirects are followed by hand so that the token goes only to the hub itself, never to the
+    // storage host an LFS file redirects to (a presigned URL may reject a second credential).
+    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
         .connectTimeout(Duration.ofSeconds(30)).build();
   }
 
@@ -235,6 +243,19 @@ public final class HfHub {
     }
     String url = options.base() + "/" + ref.repo() + "/resolve/" + commit + "/" + encodePath(file);
     Remote remote = head(url, ref, file);
+    // Same place as huggingface_hub's lock files; the lock keeps two downloaders off one partial file.
+    Path lockFile = options.cacheRoot().resolve(".locks").resolve(ref.cacheDirName()).resolve(remote.blobName() + ".lock");
+    Files.createDirectories(lockFile.getParent());
+    synchronized (LOCKS.computeIfAbsent(lockFile.toAbsolutePath(), k -> new Object())) {
+      try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          FileLock lock = lockChannel.lock()) {
+        return fetchLocked(ref, url, file, remote, blobs, progress);
+      }
+    }
+  }
+
+  private Path fetchLocked(HubRef ref, String url, String file, Remote remote, Path blobs, HubProgress progress)
+      throws IOException {
     Path blob = blobs.resolve(remote.blobName());
     if (Files.isRegularFile(blob) && (remote.size() < 0 || Files.size(blob) == remote.size())) {
       return blob;
@@ -257,18 +278,20 @@ public final class HfHub {
     return blob;
   }
 
-  /** Asks for a file's size and hash without its body; the LFS hash is on the first (redirecting) answer. */
+  /** Asks for a file's size and hash without its body; an LFS file's hash is on the redirecting answer. */
   private Remote head(String url, HubRef ref, String file) throws IOException {
-    HttpResponse<Void> r = send(request(url).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
-        HttpResponse.BodyHandlers.discarding());
+    Answer<Void> a = exchange(url, "HEAD", null, HttpResponse.BodyHandlers.discarding());
+    HttpResponse<Void> r = a.response();
     check(r.statusCode(), url, ref, file);
     String etag = null;
     long size = -1;
-    for (HttpResponse<?> x = r; x != null; x = x.previousResponse().orElse(null)) {
-      String linked = x.headers().firstValue("X-Linked-Etag").orElse(null);
-      if (linked != null) {
+    List<HttpHeaders> all = new ArrayList<>(a.hops());
+    all.add(r.headers());
+    for (HttpHeaders h : all) {
+      String linked = h.firstValue("X-Linked-Etag").orElse(null);
+      if (linked != null && etag == null) {
         etag = linked;
-        size = x.headers().firstValueAsLong("X-Linked-Size").orElse(size);
+        size = h.firstValueAsLong("X-Linked-Size").orElse(size);
       }
     }
     if (etag == null) {
@@ -302,11 +325,13 @@ public final class HfHub {
       Files.delete(partial);
       have = 0;
     }
-    HttpRequest.Builder b = request(url).GET();
-    if (have > 0) {
-      b.header("Range", "bytes=" + have + "-");
+    if (size >= 0 && have == size) {
+      // Complete but not yet verified (an earlier run stopped there): nothing to ask for.
+      progress.update(file, have, size);
+      return have;
     }
-    HttpResponse<InputStream> r = send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+    HttpResponse<InputStream> r = exchange(url, "GET", have > 0 ? "bytes=" + have + "-" : null,
+        HttpResponse.BodyHandlers.ofInputStream()).response();
     try (InputStream in = r.body()) {
       int status = r.statusCode();
       if (status == 416 && have > 0) {
@@ -349,7 +374,7 @@ public final class HfHub {
   }
 
   private JsonNode getJson(String url, HubRef ref, String file) throws IOException {
-    HttpResponse<byte[]> r = send(request(url).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> r = exchange(url, "GET", null, HttpResponse.BodyHandlers.ofByteArray()).response();
     check(r.statusCode(), url, ref, file);
     try {
       return JSON.readTree(r.body());
@@ -363,12 +388,56 @@ public final class HfHub {
         + URLEncoder.encode(ref.revision(), StandardCharsets.UTF_8);
   }
 
-  private HttpRequest.Builder request(String url) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("User-Agent", "loupe");
-    if (options.token() != null) {
-      b.header("Authorization", "Bearer " + options.token());
+  /** The final answer to a request and the headers of the redirects that led to it, first to last. */
+  private record Answer<T>(HttpResponse<T> response, List<HttpHeaders> hops) {
+  }
+
+  /**
+   * Sends a request and follows up to {@value #MAX_REDIRECTS} redirects (relative ones too),
+   * keeping the method and Range; the token is sent only to the endpoint's own scheme, host and port.
+   */
+  private <T> Answer<T> exchange(String url, String method, String range, HttpResponse.BodyHandler<T> handler)
+      throws IOException {
+    URI uri = URI.create(url);
+    List<HttpHeaders> hops = new ArrayList<>();
+    for (int i = 0; i <= MAX_REDIRECTS; i++) {
+      HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("User-Agent", "loupe")
+          .method(method, HttpRequest.BodyPublishers.noBody());
+      if (options.token() != null && sameOrigin(uri, options.endpoint())) {
+        b.header("Authorization", "Bearer " + options.token());
+      }
+      if (range != null) {
+        b.header("Range", range);
+      }
+      HttpResponse<T> r = send(b.build(), info -> isRedirect(info.statusCode())
+          ? HttpResponse.BodySubscribers.<T>replacing(null) : handler.apply(info));
+      if (!isRedirect(r.statusCode())) {
+        return new Answer<>(r, hops);
+      }
+      hops.add(r.headers());
+      URI from = uri;
+      String location = r.headers().firstValue("Location").orElseThrow(() -> new IOException(
+          "the hub answered " + r.statusCode() + " without a Location header for " + from));
+      try {
+        uri = uri.resolve(location);
+      } catch (IllegalArgumentException e) {
+        throw new IOException("the hub redirected " + from + " to an invalid location '" + location + "'", e);
+      }
     }
-    return b;
+    throw new IOException("more than " + MAX_REDIRECTS + " redirects from " + url);
+  }
+
+  private static boolean isRedirect(int status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  }
+
+  private static boolean sameOrigin(URI a, URI b) {
+    return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost())
+        && port(a) == port(b);
+  }
+
+  private static int port(URI u) {
+    return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
   }
 
   private <T> HttpResponse<T> send(HttpRequest req, HttpResponse.BodyHandler<T> handler) throws IOException {

@@ -80,7 +80,7 @@ final class FakeHub implements AutoCloseable {
     requests.add(ex.getRequestMethod() + " " + path + (range == null ? "" : " Range: " + range)
         + (auth == null ? "" : " Authorization: " + auth));
     try (ex) {
-      if (requiredToken != null && !("Bearer " + requiredToken).equals(auth)) {
+      if (requiredToken != null && !path.startsWith("/cdn/") && !("Bearer " + requiredToken).equals(auth)) {
         send(ex, 401, "{\"error\":\"Invalid credentials\"}".getBytes(StandardCharsets.UTF_8));
         return;
       }
@@ -100,7 +100,8 @@ final class FakeHub implements AutoCloseable {
           // Like the hub: LFS files redirect to a content-addressed location and announce their hash.
           ex.getResponseHeaders().set("X-Linked-Etag", "\"" + sha256(body) + "\"");
           ex.getResponseHeaders().set("X-Linked-Size", Long.toString(body.length));
-          ex.getResponseHeaders().set("Location", "/cdn/" + file);
+          // On another host name, as the hub's storage is: the token must not follow the redirect.
+          ex.getResponseHeaders().set("Location", "http://localhost:" + server.getAddress().getPort() + "/cdn/" + file);
           ex.sendResponseHeaders(302, -1);
         } else {
           ex.getResponseHeaders().set("ETag", "\"" + hex("SHA-1", body) + "\"");

@@ -153,10 +153,13 @@ class HfHubTest {
   }
 
   @Test
-  void theTokenIsSentAsABearerToken() {
+  void theTokenIsSentAsABearerTokenToTheHubButNotToTheStorageItRedirectsTo() {
     hub.requiredToken = "hf_secret";
     load(online("hf_secret"), REF).close();
-    assertThat(hub.requests).isNotEmpty().allMatch(r -> r.endsWith("Authorization: Bearer hf_secret"));
+    assertThat(hub.requests).filteredOn(r -> !r.contains(" /cdn/")).isNotEmpty()
+        .allMatch(r -> r.endsWith("Authorization: Bearer hf_secret"));
+    assertThat(hub.requests).filteredOn(r -> r.contains(" /cdn/")).isNotEmpty()
+        .noneMatch(r -> r.contains("Authorization"));
   }
 
   @Test
@@ -177,6 +180,15 @@ class HfHubTest {
   void anUnknownRepositoryIsNamed() {
     assertThatThrownBy(() -> load(online(null), "hf:loupe-test/nope@v2")).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("404").hasMessageContaining("repository loupe-test/nope at revision v2");
+  }
+
+  @Test
+  void anUnreachableHubIsReportedWithTheWayToWorkOffline() throws Exception {
+    java.net.URI closed = hub.endpoint();
+    hub.close();
+    assertThatThrownBy(() -> load(new HubOptions(closed, cache, null, false), REF))
+        .isInstanceOf(UncheckedIOException.class).hasMessageContaining(closed.toString())
+        .hasMessageContaining("ConnectException").hasMessageContaining("HF_HUB_OFFLINE=1");
   }
 
   @Test
