@@ -244,7 +244,8 @@ public final class HfHub {
     String url = options.base() + "/" + ref.repo() + "/resolve/" + commit + "/" + encodePath(file);
     Remote remote = head(url, ref, file);
     // Same place as huggingface_hub's lock files; the lock keeps two downloaders off one partial file.
-    Path lockFile = options.cacheRoot().resolve(".locks").resolve(ref.cacheDirName()).resolve(remote.blobName() + ".lock");
+    Path lockFile = options.cacheRoot().resolve(".locks").resolve(ref.cacheDirName())
+        .resolve(remote.blobName() + ".lock");
     Files.createDirectories(lockFile.getParent());
     synchronized (LOCKS.computeIfAbsent(lockFile.toAbsolutePath(), k -> new Object())) {
       try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -355,7 +356,8 @@ public final class HfHub {
           append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
         if (status != 200 && !append) {
           throw new IOException("the hub answered " + status + " with Content-Range '"
-              + r.headers().firstValue("Content-Range").orElse("") + "' to a request for " + file + " from byte " + have);
+              + r.headers().firstValue("Content-Range").orElse("") + "' to a request for " + file + " from byte "
+              + have);
         }
         byte[] buf = new byte[1 << 16];
         progress.update(file, done, total);

@@ -14,9 +14,14 @@ public final class HfHubResolver implements ModelResolver {
   private final HfHub hub;
   private final HubProgress progress;
 
-  /** Uses the environment's settings ({@link HubOptions#fromEnvironment()}), read when a model is loaded. */
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HfHubResolver.class);
+
+  /**
+   * Uses the environment's settings ({@link HubOptions#fromEnvironment()}), read when a model is
+   * loaded, and logs download progress at INFO.
+   */
   public HfHubResolver() {
-    this(null, HubProgress.NONE);
+    this(null, HubProgress.lines(LOG::info));
   }
 
   /**

@@ -78,7 +78,7 @@ public record HubOptions(URI endpoint, Path cacheRoot, String token, boolean off
   @Override
   public String toString() {
     // Never print the token.
-    return "HubOptions[endpoint=" + endpoint + ", cacheRoot=" + cacheRoot + ", token=" + (token == null ? "none" : "set")
-        + ", offline=" + offline + "]";
+    return "HubOptions[endpoint=" + endpoint + ", cacheRoot=" + cacheRoot + ", token="
+        + (token == null ? "none" : "set") + ", offline=" + offline + "]";
   }
 }

@@ -295,6 +295,19 @@ class HfHubTest {
   }
 
   @Test
+  void progressLinesReportEachTenthOfAFile() {
+    List<String> lines = new ArrayList<>();
+    HubProgress p = HubProgress.lines(lines::add);
+    long mib = 1 << 20;
+    for (long done = 0; done <= 20 * mib; done += mib) {
+      p.update("model.safetensors", done, 20 * mib);
+    }
+    p.update("config.json", 0, -1);
+    assertThat(lines).hasSize(12).startsWith("downloading model.safetensors (20.0 MiB)")
+        .contains("model.safetensors: 50% (10.0 of 20.0 MiB)").endsWith("downloading config.json");
+  }
+
+  @Test
   void theDefaultRegistryResolvesHfReferences() {
     assertThat(ModelRegistry.withDefaults().forms()).anyMatch(f -> f.startsWith("hf:"));
   }

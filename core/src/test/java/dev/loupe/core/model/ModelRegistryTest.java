@@ -71,7 +71,8 @@ class ModelRegistryTest {
     try (LoadedModel m = r.load("demo", manager)) {
       assertThat(m.gpt2().config().nLayer()).isEqualTo(2);
     }
-    assertThatThrownBy(() -> r.load("nosuch:gpt2", manager)).hasMessageContaining("unknown model reference 'nosuch:gpt2'")
+    assertThatThrownBy(() -> r.load("nosuch:gpt2", manager))
+        .hasMessageContaining("unknown model reference 'nosuch:gpt2'")
         .hasMessageContaining("demo (shipped)");
   }
 }
