@@ -281,9 +281,13 @@ public final class HfHub {
 
   /** Asks for a file's size and hash without its body; an LFS file's hash is on the redirecting answer. */
   private Remote head(String url, HubRef ref, String file) throws IOException {
-    Answer<Void> a = exchange(url, "HEAD", null, HttpResponse.BodyHandlers.discarding());
+    // Stops at a redirect to another host: storage URLs are often presigned for GET only, and the
+    // hash and size are on the hub's own redirecting answer.
+    Answer<Void> a = exchange(url, "HEAD", null, HttpResponse.BodyHandlers.discarding(), false);
     HttpResponse<Void> r = a.response();
-    check(r.statusCode(), url, ref, file);
+    if (!isRedirect(r.statusCode())) {
+      check(r.statusCode(), url, ref, file);
+    }
     String etag = null;
     long size = -1;
     List<HttpHeaders> all = new ArrayList<>(a.hops());
@@ -295,10 +299,12 @@ public final class HfHub {
         size = h.firstValueAsLong("X-Linked-Size").orElse(size);
       }
     }
-    if (etag == null) {
+    // A redirect's own ETag and Content-Length describe the redirect, not the file.
+    boolean arrived = !isRedirect(r.statusCode());
+    if (etag == null && arrived) {
       etag = r.headers().firstValue("ETag").orElse(null);
     }
-    if (size < 0) {
+    if (size < 0 && arrived) {
       size = r.headers().firstValueAsLong("Content-Length").orElse(-1);
     }
     String clean = etag == null ? null : etag.replaceFirst("^W/", "").replace("\"", "").trim();
@@ -332,7 +338,7 @@ public final class HfHub {
       return have;
     }
     HttpResponse<InputStream> r = exchange(url, "GET", have > 0 ? "bytes=" + have + "-" : null,
-        HttpResponse.BodyHandlers.ofInputStream()).response();
+        HttpResponse.BodyHandlers.ofInputStream(), true).response();
     try (InputStream in = r.body()) {
       int status = r.statusCode();
       if (status == 416 && have > 0) {
@@ -376,7 +382,8 @@ public final class HfHub {
   }
 
   private JsonNode getJson(String url, HubRef ref, String file) throws IOException {
-    HttpResponse<byte[]> r = exchange(url, "GET", null, HttpResponse.BodyHandlers.ofByteArray()).response();
+    HttpResponse<byte[]> r = exchange(url, "GET", null, HttpResponse.BodyHandlers.ofByteArray(), true)
+        .response();
     check(r.statusCode(), url, ref, file);
     try {
       return JSON.readTree(r.body());
@@ -397,9 +404,12 @@ public final class HfHub {
   /**
    * Sends a request and follows up to {@value #MAX_REDIRECTS} redirects (relative ones too),
    * keeping the method and Range; the token is sent only to the endpoint's own scheme, host and port.
+   *
+   * @param leaveOrigin whether to follow a redirect away from the endpoint; if not, that redirect is
+   *     the answer
    */
-  private <T> Answer<T> exchange(String url, String method, String range, HttpResponse.BodyHandler<T> handler)
-      throws IOException {
+  private <T> Answer<T> exchange(String url, String method, String range, HttpResponse.BodyHandler<T> handler,
+      boolean leaveOrigin) throws IOException {
     URI uri = URI.create(url);
     List<HttpHeaders> hops = new ArrayList<>();
     for (int i = 0; i <= MAX_REDIRECTS; i++) {
@@ -420,11 +430,20 @@ public final class HfHub {
       URI from = uri;
       String location = r.headers().firstValue("Location").orElseThrow(() -> new IOException(
           "the hub answered " + r.statusCode() + " without a Location header for " + from));
+      URI next;
       try {
-        uri = uri.resolve(location);
+        next = uri.resolve(location);
       } catch (IllegalArgumentException e) {
         throw new IOException("the hub redirected " + from + " to an invalid location '" + location + "'", e);
       }
+      if (next.getScheme() == null || next.getHost() == null
+          || !(next.getScheme().equalsIgnoreCase("http") || next.getScheme().equalsIgnoreCase("https"))) {
+        throw new IOException("the hub redirected " + from + " to '" + location + "', which is not an http(s) URL");
+      }
+      if (!leaveOrigin && !sameOrigin(next, options.endpoint())) {
+        return new Answer<>(r, hops.subList(0, hops.size() - 1));
+      }
+      uri = next;
     }
     throw new IOException("more than " + MAX_REDIRECTS + " redirects from " + url);
   }

@@ -108,6 +108,8 @@ class HfHubTest {
     assertThat(progress.get(progress.size() - 1)).containsExactly(weights.length, weights.length);
     // Only what Loupe reads: never the pickle the repository also lists.
     assertThat(hub.requests).noneMatch(r -> r.contains("pytorch_model.bin"));
+    // Storage URLs are for GET: the size and hash come from the hub's redirect, not a HEAD there.
+    assertThat(hub.requests).noneMatch(r -> r.startsWith("HEAD /cdn/"));
   }
 
   @Test
@@ -148,6 +150,33 @@ class HfHubTest {
       assertThat(logits(loaded.model())).containsExactly(logits(model));
     }
     assertThat(hub.requests).anyMatch(r -> r.startsWith("GET /cdn/" + HfDirectory.WEIGHTS + " Range: "));
+    assertThat(Files.readAllBytes(snapshot().resolve(HfDirectory.WEIGHTS)))
+        .isEqualTo(Files.readAllBytes(source.resolve(HfDirectory.WEIGHTS)));
+  }
+
+  @Test
+  void aCompletePartialFileIsVerifiedAndPublishedWithoutDownloadingIt() throws Exception {
+    byte[] weights = Files.readAllBytes(source.resolve(HfDirectory.WEIGHTS));
+    Files.createDirectories(blobs());
+    Files.write(blobs().resolve(FakeHub.sha256(weights) + ".incomplete"), weights);
+    try (LoadedModel loaded = load(online(null), REF)) {
+      assertThat(logits(loaded.model())).containsExactly(logits(model));
+    }
+    assertThat(hub.requests).noneMatch(r -> r.startsWith("GET /cdn/"));
+  }
+
+  @Test
+  void twoThreadsLoadingTheSameModelShareOneDownload() throws Exception {
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      HfHub shared = new HfHub(online(null));
+      HubRef ref = HubRef.parse(REF);
+      var a = pool.submit(() -> shared.snapshot(ref, HubProgress.NONE));
+      var b = pool.submit(() -> new HfHub(online(null)).snapshot(ref, HubProgress.NONE));
+      assertThat(a.get()).isEqualTo(b.get()).isEqualTo(snapshot());
+    } finally {
+      pool.shutdown();
+    }
     assertThat(Files.readAllBytes(snapshot().resolve(HfDirectory.WEIGHTS)))
         .isEqualTo(Files.readAllBytes(source.resolve(HfDirectory.WEIGHTS)));
   }
