@@ -199,6 +199,13 @@ class HfHubTest {
   }
 
   @Test
+  void aRejectedTokenIsNamedButNotPrinted() {
+    hub.requiredToken = "hf_secret";
+    assertThatThrownBy(() -> load(online("hf_wrong"), REF)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the token in HF_TOKEN was not accepted").hasMessageNotContaining("hf_wrong");
+  }
+
+  @Test
   void aFileTheHubDoesNotServeIsNamed() {
     hub.missing.add(HfDirectory.TOKENIZER);
     assertThatThrownBy(() -> load(online(null), REF)).isInstanceOf(IllegalArgumentException.class)
