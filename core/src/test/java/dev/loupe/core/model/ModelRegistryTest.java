@@ -67,11 +67,12 @@ class ModelRegistryTest {
       }
     };
     ModelRegistry r = ModelRegistry.withDefaults().register(demo);
-    assertThat(r.forms()).hasSize(5).last().isEqualTo("demo (shipped)");
+    assertThat(r.forms()).hasSize(6).last().isEqualTo("demo (shipped)");
     try (LoadedModel m = r.load("demo", manager)) {
       assertThat(m.gpt2().config().nLayer()).isEqualTo(2);
     }
-    assertThatThrownBy(() -> r.load("hf:gpt2", manager)).hasMessageContaining("unknown model reference 'hf:gpt2'")
+    assertThatThrownBy(() -> r.load("nosuch:gpt2", manager))
+        .hasMessageContaining("unknown model reference 'nosuch:gpt2'")
         .hasMessageContaining("demo (shipped)");
   }
 }
