@@ -20,6 +20,14 @@ import java.util.regex.Pattern;
  * {@code Add} whose other input is an initializer {@code P.bias}; the matrix is then
  * {@code P.weight}, transposed to torch's {@code [out, in]}. A matrix that matches no such
  * pattern, or two matrices that claim one name, fail the load with a message naming them.
+ *
+ * <p>Dynamically quantized files (onnxruntime's {@code quantize_dynamic}, as all-MiniLM-L6-v2-q)
+ * store a weight {@code X} as 8-bit {@code X_quantized} with {@code X_scale} and
+ * {@code X_zero_point}: embeddings per tensor, read through {@code DequantizeLinear}; matrices
+ * per output column, read by {@code MatMulInteger} whose output passes {@code Cast} and
+ * {@code Mul} (by the scales) before the bias {@code Add}. They are dequantized to fp32 as
+ * {@code (q - zero_point) * scale}; the runtime's dynamic quantization of activations is not
+ * reproduced, so results differ from onnxruntime's by that rounding.
  */
 public final class OnnxBertWeights {
   private static final Pattern LAYER = Pattern.compile("encoder\\.layer\\.(\\d+)\\..*");
@@ -46,7 +54,13 @@ public final class OnnxBertWeights {
     }
     Map<String, Weight> out = new LinkedHashMap<>();
     for (OnnxModelFile.Initializer t : inits.values()) {
-      if (t.dataType() != OnnxModelFile.FLOAT) {
+      if (t.name().endsWith(QUANTIZED)) {
+        String base = t.name().substring(0, t.name().length() - QUANTIZED.length());
+        Weight q = dequantize(file, t, base);
+        put(file, out, isHfName(base) ? base : matmulWeightName(file, t, consumers), q);
+        continue;
+      }
+      if (t.dataType() != OnnxModelFile.FLOAT || isQuantParameter(t.name(), inits)) {
         continue;
       }
       if (isHfName(t.name())) {
@@ -72,6 +86,53 @@ public final class OnnxBertWeights {
     return out;
   }
 
+  private static final String QUANTIZED = "_quantized";
+
+  private static boolean isQuantParameter(String name, Map<String, OnnxModelFile.Initializer> inits) {
+    for (String suffix : new String[] {"_scale", "_zero_point"}) {
+      if (name.endsWith(suffix)
+          && inits.containsKey(name.substring(0, name.length() - suffix.length()) + QUANTIZED)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * {@code (q - zero_point) * scale}, per tensor (scalar scale) or per output column of an
+   * {@code [in, out]} matrix, which is then transposed to {@code [out, in]}.
+   */
+  private static Weight dequantize(OnnxModelFile file, OnnxModelFile.Initializer t, String base) {
+    float[] scale = file.floats(base + "_scale");
+    int[] zero = file.ints8(base + "_zero_point");
+    int[] q = file.ints8(t.name());
+    long[] dims = t.dims();
+    if (scale.length != zero.length) {
+      throw new IllegalArgumentException(file.source() + ": " + base + "_scale has " + scale.length
+          + " values but " + base + "_zero_point has " + zero.length);
+    }
+    if (scale.length == 1) {
+      float[] v = new float[q.length];
+      for (int i = 0; i < q.length; i++) {
+        v[i] = (q[i] - zero[0]) * scale[0];
+      }
+      return new Weight(dims.clone(), v);
+    }
+    if (dims.length != 2 || dims[1] != scale.length) {
+      throw new IllegalArgumentException(file.source() + ": " + t.name() + " has dims " + java.util.Arrays.toString(dims)
+          + " but " + scale.length + " scales; expected one scale or one per output column");
+    }
+    int rows = Math.toIntExact(dims[0]);
+    int cols = Math.toIntExact(dims[1]);
+    float[] v = new float[q.length];
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < cols; j++) {
+        v[j * rows + i] = (q[i * cols + j] - zero[j]) * scale[j];
+      }
+    }
+    return new Weight(new long[] {cols, rows}, v);
+  }
+
   private static boolean isHfName(String name) {
     return name.startsWith("embeddings.") || name.startsWith("encoder.") || name.startsWith("pooler.");
   }
@@ -79,14 +140,22 @@ public final class OnnxBertWeights {
   private static String matmulWeightName(OnnxModelFile file, OnnxModelFile.Initializer t,
       Map<String, List<OnnxModelFile.Node>> consumers) {
     List<OnnxModelFile.Node> users = consumers.getOrDefault(t.name(), List.of());
-    if (users.size() != 1 || !users.get(0).opType().equals("MatMul") || users.get(0).inputs().size() != 2
+    if (users.size() != 1 || !users.get(0).opType().startsWith("MatMul") || users.get(0).inputs().size() < 2
         || !users.get(0).inputs().get(1).equals(t.name())) {
       throw new IllegalArgumentException(file.source() + ": initializer '" + t.name() + "' is not named as in "
           + "Hugging Face BERT and is not the weight (second input) of exactly one MatMul; used by "
           + users.stream().map(n -> n.opType() + " " + n.name()).toList());
     }
     OnnxModelFile.Node matmul = users.get(0);
-    for (OnnxModelFile.Node add : consumers.getOrDefault(matmul.outputs().get(0), List.of())) {
+    String value = matmul.outputs().get(0);
+    // A quantized MatMulInteger's product reaches the bias through Cast (to float) and Mul (by the scales).
+    for (int hop = 0; hop < 3; hop++) {
+      List<OnnxModelFile.Node> next = consumers.getOrDefault(value, List.of());
+      if (next.size() == 1 && (next.get(0).opType().equals("Cast") || next.get(0).opType().equals("Mul"))) {
+        value = next.get(0).outputs().get(0);
+      }
+    }
+    for (OnnxModelFile.Node add : consumers.getOrDefault(value, List.of())) {
       if (!add.opType().equals("Add")) {
         continue;
       }

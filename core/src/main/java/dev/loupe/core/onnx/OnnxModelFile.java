@@ -19,9 +19,17 @@ import java.util.Map;
 public final class OnnxModelFile {
   /** ONNX TensorProto.DataType FLOAT. */
   public static final int FLOAT = 1;
+  /** ONNX TensorProto.DataType UINT8. */
+  public static final int UINT8 = 2;
+  /** ONNX TensorProto.DataType INT8. */
+  public static final int INT8 = 3;
 
-  /** A graph initializer; its data is a view into the file's bytes (raw_data) or decoded float_data. */
-  public record Initializer(String name, long[] dims, int dataType, ByteBuffer rawData, float[] floatData) {
+  /**
+   * A graph initializer; its data is a view into the file's bytes (raw_data), decoded float_data,
+   * or decoded int32_data (where ONNX keeps small integer types that have no raw_data).
+   */
+  public record Initializer(String name, long[] dims, int dataType, ByteBuffer rawData, float[] floatData,
+      int[] int32Data) {
     /** Number of elements, the product of the dims. */
     public long size() {
       long n = 1;
@@ -118,6 +126,7 @@ public final class OnnxModelFile {
     String name = null;
     ByteBuffer raw = null;
     List<Float> floats = new ArrayList<>();
+    List<Integer> ints = new ArrayList<>();
     while (r.more()) {
       int tag = r.tag();
       int field = tag >>> 3;
@@ -147,6 +156,13 @@ public final class OnnxModelFile {
         }
       } else if (field == 4 && wire == 5) {
         floats.add(Float.intBitsToFloat(r.fixed32("TensorProto.float_data")));
+      } else if (field == 5 && wire == 2) {
+        Reader p = r.sub("TensorProto.int32_data");
+        while (p.more()) {
+          ints.add((int) p.varint("TensorProto.int32_data"));
+        }
+      } else if (field == 5 && wire == 0) {
+        ints.add((int) r.varint("TensorProto.int32_data"));
       } else if (field == 14 && wire == 2) {
         throw r.error("TensorProto.external_data", "is not supported; the weights must be inside the file");
       } else {
@@ -175,6 +191,17 @@ public final class OnnxModelFile {
         fd[i] = floats.get(i);
       }
     }
+    int[] id = null;
+    if (!ints.isEmpty()) {
+      id = ints.stream().mapToInt(Integer::intValue).toArray();
+    }
+    if (dataType == UINT8 || dataType == INT8) {
+      long have = raw != null ? raw.remaining() : id != null ? id.length : 0;
+      if (have != n) {
+        throw r.error("TensorProto '" + name + "'", "has " + have + " 8-bit values for dims " + dims + " ("
+            + n + " expected)");
+      }
+    }
     if (dataType == FLOAT) {
       long have = raw != null ? raw.remaining() / 4 : fd != null ? fd.length : 0;
       if (raw != null && raw.remaining() % 4 != 0 || have != n) {
@@ -182,7 +209,7 @@ public final class OnnxModelFile {
             : have + " float_data values") + " for dims " + dims + " (" + n + " float32 values)");
       }
     }
-    return new Initializer(name, d, dataType, raw, fd);
+    return new Initializer(name, d, dataType, raw, fd, id);
   }
 
   /** The file this was read from, as named to {@link #parse}. */
@@ -219,6 +246,36 @@ public final class OnnxModelFile {
     }
     float[] out = new float[Math.toIntExact(t.size())];
     t.rawData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+    return out;
+  }
+
+  /**
+   * The values of an 8-bit integer initializer (uint8 as 0..255, int8 as -128..127), row-major.
+   *
+   * @throws IllegalArgumentException naming the initializer when there is none of that name or it is not 8-bit
+   */
+  public int[] ints8(String name) {
+    Initializer t = initializers.get(name);
+    if (t == null) {
+      throw new IllegalArgumentException(source + ": no initializer named '" + name + "'");
+    }
+    if (t.dataType() != UINT8 && t.dataType() != INT8) {
+      throw new IllegalArgumentException(source + ": initializer '" + name + "' has data_type " + t.dataType()
+          + ", expected 2 (uint8) or 3 (int8)");
+    }
+    int[] out = new int[Math.toIntExact(t.size())];
+    if (t.rawData() != null) {
+      ByteBuffer b = t.rawData().duplicate();
+      for (int i = 0; i < out.length; i++) {
+        byte v = b.get();
+        out[i] = t.dataType() == UINT8 ? v & 0xff : v;
+      }
+    } else {
+      for (int i = 0; i < out.length; i++) {
+        int v = t.int32Data()[i];
+        out[i] = t.dataType() == UINT8 ? v & 0xff : (byte) v;
+      }
+    }
     return out;
   }
 

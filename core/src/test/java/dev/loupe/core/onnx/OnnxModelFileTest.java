@@ -92,6 +92,37 @@ class OnnxModelFileTest {
   }
 
   @Test
+  void dequantizesAnInt8MatMulIntegerWeightPerOutputColumn() {
+    // W_quantized [2 in, 3 out] int8, one scale and zero point per output column.
+    byte[] q = concat(varintField(1, 2), varintField(1, 3), varintField(2, 3), text(8, "onnx::MatMul_9_quantized"),
+        field(9, new byte[] {1, 2, 3, -4, 5, 6}));
+    byte[] scale = concat(varintField(1, 3), varintField(2, 1), text(8, "onnx::MatMul_9_scale"),
+        field(4, floatsLe(0.5f, 1f, 2f)));
+    ByteArrayOutputStream zp = new ByteArrayOutputStream();
+    varint(zp, 0);
+    varint(zp, 1);
+    varint(zp, 0xff); // int8 -1 kept in int32_data as its low byte
+    byte[] zero = concat(varintField(1, 3), varintField(2, 3), text(8, "onnx::MatMul_9_zero_point"),
+        field(5, zp.toByteArray()));
+    byte[] bias = concat(varintField(1, 3), varintField(2, 1), text(8, "encoder.layer.0.output.dense.bias"),
+        field(4, floatsLe(0, 0, 0)));
+    byte[] mm = concat(text(1, "xq"), text(1, "onnx::MatMul_9_quantized"), text(1, "xzp"),
+        text(1, "onnx::MatMul_9_zero_point"), text(2, "p"), text(3, "/m/MatMul_quant"), text(4, "MatMulInteger"));
+    byte[] cast = concat(text(1, "p"), text(2, "pf"), text(4, "Cast"));
+    byte[] mul = concat(text(1, "pf"), text(1, "s"), text(2, "y"), text(4, "Mul"));
+    byte[] add = concat(text(1, "encoder.layer.0.output.dense.bias"), text(1, "y"), text(2, "z"), text(4, "Add"));
+    byte[] graph = concat(field(1, mm), field(1, cast), field(1, mul), field(1, add), field(5, q), field(5, scale),
+        field(5, zero), field(5, bias));
+
+    Map<String, OnnxBertWeights.Weight> w = OnnxBertWeights.weights(OnnxModelFile.parse(field(7, graph), "q.onnx"));
+
+    assertThat(w.keySet()).containsExactlyInAnyOrder("encoder.layer.0.output.dense.weight",
+        "encoder.layer.0.output.dense.bias");
+    // (q - zp[col]) * scale[col], transposed to [out, in]: column 0 = (1, -4) * 0.5, 1 = (2-1, 5-1), 2 = (3+1, 6+1) * 2.
+    assertThat(w.get("encoder.layer.0.output.dense.weight").values()).containsExactly(0.5f, -2f, 1f, 4f, 8f, 14f);
+  }
+
+  @Test
   void aTruncatedFileNamesTheFileAndTheFieldCutShort() {
     byte[] whole = smallModel();
     byte[] cut = Arrays.copyOf(whole, whole.length - 5);

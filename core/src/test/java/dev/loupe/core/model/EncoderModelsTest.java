@@ -17,14 +17,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class BgeModelTest {
+class EncoderModelsTest {
   private static NDManager manager;
   private static LoadedModel bge;
 
   @BeforeAll
   static void load() {
     manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
-    bge = ModelRegistry.withDefaults().load(BgeModels.BGE_SMALL_EN_V15, manager);
+    bge = ModelRegistry.withDefaults().load(EncoderModels.BGE_SMALL_EN_V15, manager);
   }
 
   @AfterAll
@@ -100,7 +100,7 @@ class BgeModelTest {
   @Test
   void matchesAnIndependentDoublePrecisionBertOnTheOnnxMatricesNamedByTheirMatMulNodes() throws IOException {
     OnnxModelFile file;
-    try (InputStream in = BgeModelTest.class.getResourceAsStream("/bge-small-en-v1.5.onnx")) {
+    try (InputStream in = EncoderModelsTest.class.getResourceAsStream("/bge-small-en-v1.5.onnx")) {
       file = OnnxModelFile.parse(in.readAllBytes(), "bge-small-en-v1.5.onnx");
     }
     int[] ids = bge.tokenizer().encode("Loupe reads the weights itself.");
@@ -174,7 +174,7 @@ class BgeModelTest {
 
   @Test
   void bgeSmallEnV1LoadsAndEmbedsToo() {
-    try (NDManager own = manager.newSubManager(); LoadedModel v1 = BgeModels.load(BgeModels.BGE_SMALL_EN, own)) {
+    try (NDManager own = manager.newSubManager(); LoadedModel v1 = EncoderModels.load(EncoderModels.BGE_SMALL_EN, own)) {
       int[][] batch = {v1.tokenizer().encode("A cat sits on the mat."),
           v1.tokenizer().encode("There is a cat on the mat."), v1.tokenizer().encode("Stock markets fell sharply today.")};
       NDArray hidden = v1.model().forward(batch, ForwardHooks.none(), own).logits();
@@ -184,6 +184,39 @@ class BgeModelTest {
 
       assertThat(paraphrase).isGreaterThan(unrelated);
     }
+  }
+
+  @Test
+  void theInt8MiniLmDequantizesToAnEncoderWhoseMeanPooledEmbeddingsSeparateParaphrases() {
+    try (NDManager own = manager.newSubManager();
+        LoadedModel mini = EncoderModels.load(EncoderModels.ALL_MINILM_L6_V2_Q, own)) {
+      Tokenizer t = mini.tokenizer();
+      int[][] batch = {t.encode("A cat sits on the mat."), t.encode("There is a cat on the mat."),
+          t.encode("Stock markets fell sharply today.")};
+      NDArray hidden = mini.model().forward(batch, ForwardHooks.none(), own).logits();
+      double[] a = meanEmbedding(hidden, 0, batch[0].length);
+      double[] b = meanEmbedding(hidden, 1, batch[1].length);
+      double[] c = meanEmbedding(hidden, 2, batch[2].length);
+      double paraphrase = dot(a, b);
+      double unrelated = dot(a, c);
+      System.out.printf("all-minilm-l6-v2-q cosine: paraphrase %.4f, unrelated %.4f%n", paraphrase, unrelated);
+
+      assertThat(((BertModel) mini.model()).config()).isEqualTo(new BertConfig(30522, 512, 2, 384, 6, 12, 1536, 1e-12));
+      assertThat(paraphrase).isGreaterThan(unrelated + 0.1);
+    }
+  }
+
+  private static double[] meanEmbedding(NDArray hidden, int b, int length) {
+    float[] mean = hidden.get(new NDIndex("{}, :{}, :", b, length)).mean(new int[] {0}).toFloatArray();
+    double norm = 0;
+    for (float v : mean) {
+      norm += v * v;
+    }
+    double[] e = new double[mean.length];
+    for (int i = 0; i < mean.length; i++) {
+      e[i] = mean[i] / Math.sqrt(norm);
+    }
+    return e;
   }
 
   private static float maxDiff(NDArray a, NDArray b) {

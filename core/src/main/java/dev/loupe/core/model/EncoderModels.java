@@ -13,29 +13,34 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The BGE small English sentence encoders ({@code bge-small-en}, {@code bge-small-en-v1.5}),
- * loaded as {@link BertModel}s from the ONNX files and tokenizer.json files that the
- * langchain4j embedding jars put on the classpath. Their sentence embedding is the L2-normalised
- * last hidden state of the [CLS] token.
+ * The BERT sentence encoders shipped as ONNX files and tokenizer.json files in the langchain4j
+ * embedding jars on the classpath, loaded as {@link BertModel}s: {@code bge-small-en} and
+ * {@code bge-small-en-v1.5} (fp32; sentence embedding = L2-normalised [CLS] hidden state) and
+ * {@code all-minilm-l6-v2-q} (int8 weights dequantized to fp32; sentence embedding = L2-normalised
+ * mean of the hidden states).
  */
-public final class BgeModels {
+public final class EncoderModels {
   /** {@code bge-small-en-v1.5}. */
   public static final String BGE_SMALL_EN_V15 = "bge-small-en-v1.5";
   /** {@code bge-small-en}. */
   public static final String BGE_SMALL_EN = "bge-small-en";
-  // Not recoverable from the weights' shapes; both models' config.json say 12 heads, eps 1e-12.
+  /** {@code all-minilm-l6-v2-q}: sentence-transformers all-MiniLM-L6-v2, dynamically quantized to int8. */
+  public static final String ALL_MINILM_L6_V2_Q = "all-minilm-l6-v2-q";
+  private static final java.util.List<String> NAMES = java.util.List.of(BGE_SMALL_EN, BGE_SMALL_EN_V15,
+      ALL_MINILM_L6_V2_Q);
+  // Not recoverable from the weights' shapes; all three models' config.json say 12 heads, eps 1e-12.
   private static final int HEADS = 12;
   private static final double LAYER_NORM_EPS = 1e-12;
 
-  private BgeModels() {
+  private EncoderModels() {
   }
 
-  /** Resolves {@code bge-small-en} and {@code bge-small-en-v1.5}. */
+  /** Resolves {@code bge-small-en}, {@code bge-small-en-v1.5} and {@code all-minilm-l6-v2-q}. */
   public static ModelResolver resolver() {
     return new ModelResolver() {
       @Override
       public boolean handles(String ref) {
-        return BGE_SMALL_EN_V15.equals(ref) || BGE_SMALL_EN.equals(ref);
+        return NAMES.contains(ref);
       }
 
       @Override
@@ -43,18 +48,19 @@ public final class BgeModels {
         if (!handles(ref)) {
           throw new IllegalArgumentException("model reference '" + ref + "' is not one of " + describe());
         }
-        return BgeModels.load(ref, parent);
+        return EncoderModels.load(ref, parent);
       }
 
       @Override
       public String describe() {
-        return BGE_SMALL_EN + " | " + BGE_SMALL_EN_V15 + " (BERT sentence encoders, 12 layers, d_model 384)";
+        return BGE_SMALL_EN + " | " + BGE_SMALL_EN_V15 + " | " + ALL_MINILM_L6_V2_Q
+            + " (BERT sentence encoders, d_model 384)";
       }
     };
   }
 
   /**
-   * Loads {@code name} ({@code bge-small-en} or {@code bge-small-en-v1.5}) from the classpath.
+   * Loads {@code name} (one of the {@link #resolver()} names) from the classpath.
    *
    * @throws IllegalArgumentException naming the resource when it is not on the classpath or malformed
    */
@@ -86,10 +92,10 @@ public final class BgeModels {
   }
 
   private static byte[] resource(String path) {
-    try (InputStream in = BgeModels.class.getResourceAsStream(path)) {
+    try (InputStream in = EncoderModels.class.getResourceAsStream(path)) {
       if (in == null) {
         throw new IllegalArgumentException("classpath resource " + path + " is missing; expected the langchain4j "
-            + "embeddings jar that ships it (dev.langchain4j:langchain4j-embeddings-bge-small-en*)");
+            + "embeddings jar that ships it (dev.langchain4j:langchain4j-embeddings-*)");
       }
       return in.readAllBytes();
     } catch (IOException e) {
