@@ -18,7 +18,8 @@ import java.util.Map;
 
 /**
  * A tokenizer read from a Hugging Face {@code tokenizer.json}, run by the Rust {@code tokenizers}
- * library through DJL. Encodes without special tokens, as a causal model is fed. Thread-safe;
+ * library through DJL. Encodes without special tokens, as a causal model is fed, unless built with
+ * them for an encoder (BERT's [CLS] ... [SEP] from the post-processor). Thread-safe;
  * {@link #close()} frees the native tokenizer.
  */
 public final class HfTokenizer implements Tokenizer, AutoCloseable {
@@ -38,8 +39,11 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
   private final String[] tokens;
   private final boolean byteLevel;
+  private final boolean addSpecialTokens;
 
-  private HfTokenizer(String source, String json, HuggingFaceTokenizer tokenizer, String[] tokens, boolean byteLevel) {
+  private HfTokenizer(String source, String json, HuggingFaceTokenizer tokenizer, String[] tokens, boolean byteLevel,
+      boolean addSpecialTokens) {
+    this.addSpecialTokens = addSpecialTokens;
     this.source = source;
     this.json = json;
     this.tokenizer = tokenizer;
@@ -74,6 +78,16 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
    *     a tokenizer the library accepts
    */
   public static HfTokenizer fromJson(String json, String source) {
+    return fromJson(json, source, false);
+  }
+
+  /**
+   * Builds a tokenizer from the text of a {@code tokenizer.json}, adding the special tokens its
+   * post-processor defines when {@code addSpecialTokens} (as encoders such as BERT are fed).
+   *
+   * @throws IllegalArgumentException as {@link #fromJson(String, String)}
+   */
+  public static HfTokenizer fromJson(String json, String source, boolean addSpecialTokens) {
     JsonNode root;
     try {
       root = JSON.readTree(json);
@@ -87,14 +101,14 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     boolean byteLevel = usesByteLevel(root.get("decoder"));
     HuggingFaceTokenizer hf;
     try {
-      // No special tokens, truncation or padding: a causal model sees exactly the text's tokens.
+      // No truncation or padding: the model sees exactly the text's tokens (plus [CLS]/[SEP] for encoders).
       hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)),
-          Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+          Map.of("addSpecialTokens", Boolean.toString(addSpecialTokens), "truncation", "false", "padding", "false"));
     } catch (IOException | RuntimeException e) {
       throw new IllegalArgumentException(source + " is not a tokenizer the Hugging Face tokenizers library accepts: "
           + e.getMessage(), e);
     }
-    return new HfTokenizer(source, json, hf, tokens, byteLevel);
+    return new HfTokenizer(source, json, hf, tokens, byteLevel, addSpecialTokens);
   }
 
   /** Token text by id from model.vocab (an object for BPE/WordPiece, [token, score] pairs for Unigram) and added_tokens. */
@@ -166,7 +180,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     if (text == null) {
       throw new IllegalArgumentException("text to encode is null");
     }
-    long[] ids = tokenizer.encode(text, false, false).getIds();
+    long[] ids = tokenizer.encode(text, addSpecialTokens, false).getIds();
     int[] out = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {
       out[i] = Math.toIntExact(ids[i]);
