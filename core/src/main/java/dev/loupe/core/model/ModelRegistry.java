@@ -16,13 +16,13 @@ public final class ModelRegistry {
 
   /**
    * A registry with the built-in references ({@code tiny}, {@code random-gpt2:...},
-   * {@code random-llama:...}) and local
+   * {@code random-llama:...}, {@code random-neox:...}) and local
    * Hugging Face directories; the names come first, so a directory called {@code tiny} is opened
    * as {@code ./tiny}.
    */
   public static ModelRegistry withDefaults() {
     return new ModelRegistry().register(ModelRefs.tiny()).register(ModelRefs.randomGpt2())
-        .register(ModelRefs.randomLlama())
+        .register(ModelRefs.randomLlama()).register(ModelRefs.randomNeox())
         .register(new HfDirectoryResolver());
   }
 
