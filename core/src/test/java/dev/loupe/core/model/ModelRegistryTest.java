@@ -67,7 +67,7 @@ class ModelRegistryTest {
       }
     };
     ModelRegistry r = ModelRegistry.withDefaults().register(demo);
-    assertThat(r.forms()).hasSize(5).last().isEqualTo("demo (shipped)");
+    assertThat(r.forms()).hasSize(6).last().isEqualTo("demo (shipped)");
     try (LoadedModel m = r.load("demo", manager)) {
       assertThat(m.gpt2().config().nLayer()).isEqualTo(2);
     }
