@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -67,7 +68,7 @@ public final class NeoxModel implements HookedTransformer {
     }
     this.unembedding = weights.get(config.tieWordEmbeddings() ? EMBED : UNEMBED).transpose(1, 0);
     this.inverseFrequencies = config.ropeInverseFrequencies();
-    List<String> names = new java.util.ArrayList<>(HookPoint.standardNames(config.numHiddenLayers(), false));
+    List<String> names = new ArrayList<>(HookPoint.standardNames(config.numHiddenLayers(), false));
     if (config.useParallelResidual()) {
       names.removeIf(h -> h.endsWith(".hook_resid_mid"));
     }

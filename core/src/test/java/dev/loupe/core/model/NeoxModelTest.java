@@ -35,8 +35,8 @@ class NeoxModelTest {
     Map<String, NDArray> w = new LinkedHashMap<>();
     for (Map.Entry<String, Shape> e : NeoxModel.weightShapes(config).entrySet()) {
       float[] v = new float[(int) e.getValue().size()];
-      boolean normWeight = e.getKey().contains("layer_norm") || e.getKey().contains("layernorm")
-          ? e.getKey().endsWith(".weight") : false;
+      String name = e.getKey();
+      boolean normWeight = (name.contains("layer_norm") || name.contains("layernorm")) && name.endsWith(".weight");
       for (int i = 0; i < v.length; i++) {
         v[i] = (float) ((normWeight ? 1 : 0) + 0.15 * r.nextGaussian());
       }
