@@ -71,7 +71,7 @@ class NeoxHfDirectoryTest {
       dir = tmp.resolve("model" + i);
       model.saveHfDirectory(dir, ByteTokenizer.instance());
       try (LoadedModel loaded = load()) {
-        NeoxModel back = (NeoxModel) loaded.model();
+        NeoxModel back = loaded.neox();
         assertThat(back.config()).isEqualTo(variants[i]);
         assertThat(back.weights().keySet()).containsExactlyElementsOf(model.weights().keySet());
         model.weights().forEach((name, a) -> assertThat(back.weight(name).toFloatArray()).as(name)
@@ -89,11 +89,33 @@ class NeoxHfDirectoryTest {
     extra.put("embed_out.weight", TensorData.floats(DType.F32, new float[256 * 32], 256, 32));
     extra.put("gpt_neox.layers.0.attention.rotary_emb.inv_freq", TensorData.floats(DType.F32, new float[1], 1));
     extra.put("gpt_neox.layers.1.attention.masked_bias", TensorData.floats(DType.F32, new float[1], 1));
-    extra.put("gpt_neox.layers.1.attention.bias", TensorData.floats(DType.F32, new float[4], 1, 1, 2, 2));
+    // Older checkpoints (Pythia's) store the causal mask as a bool buffer.
+    extra.put("gpt_neox.layers.1.attention.bias", TensorData.of(DType.BOOL, new long[] {1, 1, 2, 2},
+        java.nio.ByteBuffer.wrap(new byte[] {1, 0, 1, 1})));
     writeCheckpoint(model, tied.toJson(), extra);
     try (LoadedModel loaded = load()) {
       assertThat(loaded.model().architecture()).isEqualTo("gpt_neox");
+      assertThatThrownBy(loaded::llama).hasMessageContaining("is a gpt_neox model, not llama");
       assertThat(logits(loaded.model())).containsExactly(logits(model));
+    }
+  }
+
+  @Test
+  void anFp16CheckpointAsPublishedLoadsWidenedToFp32() throws Exception {
+    NeoxConfig c = NeoxModelTest.smallConfig();
+    NeoxModel model = NeoxModel.random(c, 5, manager);
+    Files.createDirectories(dir);
+    Map<String, TensorData> tensors = new LinkedHashMap<>();
+    model.weights().forEach((name, a) -> tensors.put(name, TensorData.f16(a.toFloatArray(), a.getShape().getShape())));
+    Safetensors.write(dir.resolve(HfDirectory.WEIGHTS), tensors, Map.of("format", "pt"));
+    Files.writeString(dir.resolve(HfDirectory.CONFIG), c.toJson().replace("\"float32\"", "\"float16\""));
+    Files.writeString(dir.resolve(HfDirectory.TOKENIZER), ByteTokenizer.instance().toTokenizerJson());
+    try (LoadedModel loaded = load()) {
+      float[] original = model.weight("gpt_neox.layers.0.attention.query_key_value.weight").toFloatArray();
+      float[] back = loaded.model().weight("gpt_neox.layers.0.attention.query_key_value.weight").toFloatArray();
+      for (int i = 0; i < original.length; i++) {
+        assertThat(back[i]).isCloseTo(original[i], org.assertj.core.data.Offset.offset(1e-4f));
+      }
     }
   }
 
