@@ -3,7 +3,7 @@
 Usage: python3 neox_reference.py TOKENS_JSON HOOKS OUT_DIR MODEL_DIR [MODEL_DIR ...]
 For each MODEL_DIR (config.json + fp32 model.safetensors) writes OUT_DIR/<index>.bin: the logits of
 every sequence in TOKENS_JSON (a list of lists of ids), each run alone (unpadded), then for every
-hook in HOOKS (comma-separated TransformerLens names) its activation for every sequence; all as
+hook in HOOKS (comma-separated TransformerLens names) that the model has its activation for every sequence; all as
 little-endian float32, sequence after sequence. Written for Loupe's cross-check test from the
 published GPT-NeoX definition (fused per-head qkv, partial rotate-half RoPE, exact GELU, parallel or
 sequential residual); it reads the safetensors file by hand so that it needs only torch.
@@ -139,7 +139,8 @@ def main():
         with open("%s/%d.bin" % (out_dir, index), "wb") as out:
             for logits, _ in runs:
                 out.write(logits.contiguous().numpy().astype("<f4").tobytes())
-            for name in hooks:
+            # A parallel-residual model has no resid_mid: hooks a model lacks are left out.
+            for name in [h for h in hooks if h in runs[0][1]]:
                 for _, got in runs:
                     out.write(got[name].contiguous().numpy().astype("<f4").tobytes())
 
