@@ -39,8 +39,8 @@ import java.util.stream.Stream;
 
 /**
  * A model stored as a Hugging Face-format directory ({@code config.json}, {@code model.safetensors}
- * or shards listed in {@code model.safetensors.index.json}, {@code tokenizer.json}): loads GPT-2 and
- * Llama-family (llama, mistral, qwen2) checkpoints written by {@code transformers} or by Loupe, and
+ * or shards listed in {@code model.safetensors.index.json}, {@code tokenizer.json}): loads GPT-2,
+ * Llama-family (llama, mistral, qwen2) and GPT-NeoX (gpt_neox, e.g. Pythia) checkpoints written by {@code transformers} or by Loupe, and
  * writes Loupe's models in that layout. The architecture is chosen by config.json's {@code model_type}.
  *
  * <p>Loading memory: everything is validated from the safetensors headers before any data is
@@ -57,7 +57,8 @@ public final class HfDirectory {
   public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
   public static final String TOKENIZER = "tokenizer.json";
   /** {@code model_type} values of config.json this runtime can run. */
-  public static final List<String> SUPPORTED_MODEL_TYPES = List.of("gpt2", "llama", "mistral", "qwen2");
+  public static final List<String> SUPPORTED_MODEL_TYPES = List.of("gpt2", "llama", "mistral", "qwen2",
+      NeoxConfig.MODEL_TYPE);
 
   private static final String LAYOUT = CONFIG + ", " + WEIGHTS + " (or " + WEIGHTS_INDEX + " with its shards) and "
       + TOKENIZER;
@@ -66,6 +67,9 @@ public final class HfDirectory {
   private static final Pattern MASK_BUFFER = Pattern.compile("h\\.\\d+\\.attn\\.(masked_)?bias");
   /** Rotary frequency buffers older Llama checkpoints store per layer; the forward pass computes its own. */
   private static final Pattern ROTARY_BUFFER = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq");
+  /** Mask and rotary buffers GPT-NeoX checkpoints may store per layer; the forward pass computes its own. */
+  private static final Pattern NEOX_BUFFER = Pattern.compile(
+      "gpt_neox\\.layers\\.\\d+\\.attention\\.(bias|masked_bias|rotary_emb\\.inv_freq)");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
@@ -160,6 +164,19 @@ public final class HfDirectory {
         + "model.norm.weight", (w, parent) -> LlamaModel.fromWeights(c, w, parent));
   }
 
+  private static Layout neoxLayout(NeoxConfig c) {
+    // A tied checkpoint may still carry embed_out.weight; transformers ignores it, and so do we.
+    UnaryOperator<String> rename = stored -> NEOX_BUFFER.matcher(stored).matches()
+        || (c.tieWordEmbeddings() && stored.equals("embed_out.weight")) ? null : stored;
+    return new Layout(c.vocabSize(), NeoxModel.weightShapes(c), rename, "vocab_size " + c.vocabSize()
+        + ", hidden_size " + c.hiddenSize() + ", intermediate_size " + c.intermediateSize() + ", num_hidden_layers "
+        + c.numHiddenLayers() + ", tie_word_embeddings " + c.tieWordEmbeddings() + ", attention_bias "
+        + c.attentionBias(), "a gpt_neox with num_hidden_layers " + c.numHiddenLayers()
+        + (c.attentionBias() ? "" : " and no attention biases")
+        + "; expected names such as gpt_neox.embed_in.weight, gpt_neox.layers.0.attention.query_key_value.weight, "
+        + "embed_out.weight", (w, parent) -> NeoxModel.fromWeights(c, w, parent));
+  }
+
   /**
    * Reads a config.json, checking {@code model_type} first so an unsupported architecture is
    * named as such rather than as a missing field of another one.
@@ -192,6 +209,13 @@ public final class HfDirectory {
     if (LlamaConfig.MODEL_TYPES.contains(type.textValue())) {
       try {
         return llamaLayout(LlamaConfig.fromJson(text));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
+      }
+    }
+    if (type.textValue().equals(NeoxConfig.MODEL_TYPE)) {
+      try {
+        return neoxLayout(NeoxConfig.fromJson(text));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
       }
@@ -463,8 +487,11 @@ public final class HfDirectory {
     if (model instanceof LlamaModel l) {
       return l.config().toJson();
     }
+    if (model instanceof NeoxModel n) {
+      return n.config().toJson();
+    }
     throw new IllegalArgumentException("cannot save a " + model.architecture() + " model (" + model.getClass().getName()
-        + ") as a Hugging Face directory; supported: GPT-2 and Llama-family models");
+        + ") as a Hugging Face directory; supported: GPT-2, Llama-family and GPT-NeoX models");
   }
 
   private static void writeFiles(HookedTransformer model, String configJson, String tokenizerJson, Path dir)

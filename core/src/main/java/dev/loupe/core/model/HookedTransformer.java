@@ -17,7 +17,7 @@ import java.util.Map;
  */
 public interface HookedTransformer extends AutoCloseable {
 
-  /** The architecture name as in {@code ModelInfo}: {@code gpt2} or {@code llama}. */
+  /** The architecture name as in {@code ModelInfo}: {@code gpt2}, {@code llama} or {@code gpt_neox}. */
   String architecture();
 
   /** True for next-token language models (every implementation so far). */

@@ -43,6 +43,18 @@ public record LoadedModel(String id, HookedTransformer model, Tokenizer tokenize
     throw new IllegalStateException("model '" + id + "' is a " + model.architecture() + " model, not llama");
   }
 
+  /**
+   * The model as a GPT-NeoX, for code that needs its config.
+   *
+   * @throws IllegalStateException naming the architecture when it is not one
+   */
+  public NeoxModel neox() {
+    if (model instanceof NeoxModel n) {
+      return n;
+    }
+    throw new IllegalStateException("model '" + id + "' is a " + model.architecture() + " model, not gpt_neox");
+  }
+
   /** Frees the weights, and the tokenizer's native resources when it has any. */
   @Override
   public void close() {

@@ -5,8 +5,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The model references that need no files: {@code tiny}, {@code random-gpt2:...} and
- * {@code random-llama:...}, randomly initialised models with the byte tokenizer, for tests,
+ * The model references that need no files: {@code tiny}, {@code random-gpt2:...},
+ * {@code random-llama:...} and {@code random-neox:...}, randomly initialised models with the byte tokenizer, for tests,
  * benchmarks and trying the tools out.
  */
 public final class ModelRefs {
@@ -20,6 +20,11 @@ public final class ModelRefs {
   /** Prefix of {@code random-llama:<layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]}. */
   public static final String RANDOM_LLAMA_PREFIX = "random-llama:";
 
+  /** Prefix of {@code random-neox:<layers>x<d_model>[x<heads>][@<seed>]}. */
+  public static final String RANDOM_NEOX_PREFIX = "random-neox:";
+
+  private static final Pattern RANDOM_NEOX = Pattern.compile(
+      "random-neox:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
   private static final Pattern RANDOM = Pattern.compile(
       "random-gpt2:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
   private static final Pattern RANDOM_LLAMA = Pattern.compile(
@@ -131,6 +136,46 @@ public final class ModelRefs {
       @Override
       public String describe() {
         return "random-llama:<layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]";
+      }
+    };
+  }
+
+  /**
+   * Resolves {@code random-neox:<layers>x<d_model>[x<heads>][@<seed>]}: a Pythia-shaped GPT-NeoX
+   * with heads defaulting to d_model/32 (at least 1), the seed to 0, an MLP of 4 d_model,
+   * rotary_pct 0.25, parallel residual, untied embeddings, context 256 and the byte vocabulary.
+   */
+  public static ModelResolver randomNeox() {
+    return new ModelResolver() {
+      @Override
+      public boolean handles(String ref) {
+        return ref.startsWith(RANDOM_NEOX_PREFIX);
+      }
+
+      @Override
+      public LoadedModel load(String ref, NDManager parent) {
+        Matcher m = RANDOM_NEOX.matcher(ref);
+        if (!m.matches()) {
+          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
+              + describe() + ", e.g. random-neox:2x64");
+        }
+        NeoxConfig config;
+        long seed;
+        try {
+          int layers = Integer.parseInt(m.group(1));
+          int d = Integer.parseInt(m.group(2));
+          int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
+          seed = m.group(4) != null ? Long.parseLong(m.group(4)) : 0;
+          config = NeoxConfig.pythia(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, d, 4 * d, layers, heads);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
+        }
+        return new LoadedModel(ref, NeoxModel.random(config, seed, parent), ByteTokenizer.instance());
+      }
+
+      @Override
+      public String describe() {
+        return "random-neox:<layers>x<d_model>[x<heads>][@<seed>]";
       }
     };
   }

@@ -261,9 +261,9 @@ class HfDirectoryTest {
   @Test
   void anUnsupportedModelTypeIsNamedWithTheFileAndField() throws Exception {
     writeCheckpoint(DType.F32);
-    Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt_neox\", \"hidden_size\": 32}");
+    Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"falcon\", \"hidden_size\": 32}");
     assertThatThrownBy(this::load).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage(dir.resolve("config.json") + ": model_type 'gpt_neox' is not supported yet; supported: gpt2, llama, mistral, qwen2");
+        .hasMessage(dir.resolve("config.json") + ": model_type 'falcon' is not supported yet; supported: gpt2, llama, mistral, qwen2, gpt_neox");
   }
 
   @Test
