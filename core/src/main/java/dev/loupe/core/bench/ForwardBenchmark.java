@@ -94,12 +94,18 @@ public final class ForwardBenchmark {
    * @param captureCopyOverheadPct the same for capture plus toFloatArray
    * @param captureViewOverheadPct the same for capture plus the copy from a view
    * @param loupeOverTorch median over rounds of plain / torch
+   * @param captureCpuOverheadPct median over rounds of the process CPU time per pass with capture
+   *     over that without, minus one, x 100 (less disturbed by other processes than wall time)
+   * @param captureCopyCpuOverheadPct the same for capture plus toFloatArray
+   * @param captureViewCpuOverheadPct the same for capture plus the copy from a view
+   * @param torchCpuOverLoupeCpu median over rounds of PyTorch's process CPU time per pass over Loupe's
    * @param maxAbsLogitDiff largest |Loupe - PyTorch| over the first batch's logits, NaN when skipped
    * @param hooks residual hooks captured
    */
   public record Result(double plain, double capture, double captureCopy, double captureView, double torch,
       double captureOverheadPct, double captureCopyOverheadPct, double captureViewOverheadPct, double loupeOverTorch,
-      double maxAbsLogitDiff, int hooks) {
+      double captureCpuOverheadPct, double captureCopyCpuOverheadPct, double captureViewCpuOverheadPct,
+      double torchCpuOverLoupeCpu, double maxAbsLogitDiff, int hooks) {
   }
 
   private ForwardBenchmark() {
@@ -140,32 +146,44 @@ public final class ForwardBenchmark {
         List<double[]> rounds = new ArrayList<>();
         for (int r = 0; r < o.rounds(); r++) {
           // Variant order rotates per round so that no variant always follows the same one.
-          // v: no capture, capture, capture + toFloatArray, capture + view copy, PyTorch.
-          double[] v = new double[5];
-          for (int k = 0; k < 4; k++) {
-            int variant = (k + r) % 4;
-            v[variant] = variant == 0 ? loupeRound(session, tokens, Set.of(), Copy.NONE, o.passes())
-                : loupeRound(session, tokens, resid, Copy.values()[variant - 1], o.passes());
+          // v: tokens/s of no capture, capture, capture + toFloatArray, capture + view copy, PyTorch;
+          // then process CPU ms per pass in the same order.
+          double[] v = new double[10];
+          loupeRound(session, tokens, resid, o.passes(), r, v);
+          if (torch == null) {
+            v[4] = Double.NaN;
+            v[9] = Double.NaN;
+          } else {
+            JsonNode t = torch.command("round " + o.passes());
+            v[4] = t.get("tokens_per_s").asDouble();
+            v[9] = t.get("cpu_ms_per_pass").asDouble();
           }
-          v[4] = torch == null ? Double.NaN : torch.command("round " + o.passes()).get("tokens_per_s").asDouble();
           rounds.add(v);
           out.printf("round %d: Loupe %.0f tok/s, capture %.0f (%+.1f%%), +toFloatArray %.0f (%+.1f%%), "
               + "+view copy %.0f (%+.1f%%)%s; load %s%n", r + 1, v[0], v[1], overhead(v[0], v[1]), v[2],
               overhead(v[0], v[2]), v[3], overhead(v[0], v[3]),
               torch == null ? "" : String.format(", PyTorch %.0f tok/s (Loupe/PyTorch %.2f)", v[4], v[0] / v[4]),
               loadAverage());
+          out.printf("  CPU ms/pass: Loupe %.0f, capture %.0f (%+.1f%%), +toFloatArray %.0f (%+.1f%%), "
+              + "+view copy %.0f (%+.1f%%)%s%n", v[5], v[6], cpuOverhead(v[5], v[6]), v[7], cpuOverhead(v[5], v[7]),
+              v[8], cpuOverhead(v[5], v[8]), torch == null ? "" : String.format(", PyTorch %.0f", v[9]));
         }
         Result res = new Result(median(rounds, v -> v[0]), median(rounds, v -> v[1]), median(rounds, v -> v[2]),
             median(rounds, v -> v[3]), median(rounds, v -> v[4]), median(rounds, v -> overhead(v[0], v[1])),
             median(rounds, v -> overhead(v[0], v[2])), median(rounds, v -> overhead(v[0], v[3])),
-            median(rounds, v -> v[0] / v[4]), diff, resid.size());
+            median(rounds, v -> v[0] / v[4]), median(rounds, v -> cpuOverhead(v[5], v[6])),
+            median(rounds, v -> cpuOverhead(v[5], v[7])), median(rounds, v -> cpuOverhead(v[5], v[8])),
+            median(rounds, v -> v[9] / v[5]), diff, resid.size());
         out.printf("median of %d rounds: Loupe %.0f tokens/s; capture %.0f (overhead %.1f%%); capture+toFloatArray "
             + "%.0f (overhead %.1f%%); capture+view copy %.0f (overhead %.1f%%)%n", o.rounds(), res.plain(),
             res.capture(), res.captureOverheadPct(), res.captureCopy(), res.captureCopyOverheadPct(),
             res.captureView(), res.captureViewOverheadPct());
+        out.printf("CPU-time overhead (median): capture %.1f%%, capture+toFloatArray %.1f%%, capture+view copy %.1f%%%n",
+            res.captureCpuOverheadPct(), res.captureCopyCpuOverheadPct(), res.captureViewCpuOverheadPct());
         if (torch != null) {
           out.printf("median PyTorch eager %.0f tokens/s; Loupe/PyTorch %.2f (median of per-round ratios)%n",
               res.torch(), res.loupeOverTorch());
+          out.printf("CPU time per pass, PyTorch/Loupe %.2f (median of per-round ratios)%n", res.torchCpuOverLoupeCpu());
         }
         out.println("load average at end: " + loadAverage());
         return res;
@@ -180,6 +198,10 @@ public final class ForwardBenchmark {
     return (plain / variant - 1) * 100;
   }
 
+  private static double cpuOverhead(double plainMs, double variantMs) {
+    return (variantMs / plainMs - 1) * 100;
+  }
+
   /** How captured activations are brought to the Java heap after a pass. */
   private enum Copy {
     /** Left in native memory (freed when the result closes). */
@@ -190,13 +212,40 @@ public final class ForwardBenchmark {
     VIEW
   }
 
-  private static double loupeRound(LocalModelSession s, int[][] tokens, Set<String> hooks, Copy copy, int n) {
-    long t0 = System.nanoTime();
+  /**
+   * One round of the four Loupe variants, interleaved pass by pass (order rotating) so that a
+   * burst of load from other processes falls on all of them alike. Fills {@code v[0..3]} with
+   * tokens/s and {@code v[5..8]} with process CPU ms per pass.
+   */
+  private static void loupeRound(LocalModelSession s, int[][] tokens, Set<String> resid, int n, int round,
+      double[] v) {
+    long[] wall = new long[4];
+    long[] cpu = new long[4];
     for (int i = 0; i < n; i++) {
-      pass(s, tokens, hooks, copy);
+      for (int k = 0; k < 4; k++) {
+        int variant = (k + i + round) % 4;
+        long c0 = processCpuNanos();
+        long t0 = System.nanoTime();
+        if (variant == 0) {
+          pass(s, tokens, Set.of(), Copy.NONE);
+        } else {
+          pass(s, tokens, resid, Copy.values()[variant - 1]);
+        }
+        wall[variant] += System.nanoTime() - t0;
+        cpu[variant] += processCpuNanos() - c0;
+      }
     }
-    double secs = (System.nanoTime() - t0) / 1e9;
-    return (double) n * tokens.length * tokens[0].length / secs;
+    for (int k = 0; k < 4; k++) {
+      v[k] = (double) n * tokens.length * tokens[0].length / (wall[k] / 1e9);
+      v[5 + k] = cpu[k] / 1e6 / n;
+    }
+  }
+
+  private static long processCpuNanos() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime();
+    }
+    return 0;
   }
 
   private static void pass(LocalModelSession s, int[][] tokens, Set<String> hooks, Copy copy) {

@@ -7,7 +7,8 @@ from stdin, one a line, and answers each with one JSON line on stdout, so that t
 alternate its own rounds with these without paying torch's import each time:
   logits OUT_FILE   one pass; writes its logits as little-endian float32 [batch, pos, vocab]
   warmup N          N untimed passes
-  round N           N timed passes; answers {"passes", "seconds", "tokens_per_s"}
+  round N           N timed passes; answers {"passes", "seconds", "tokens_per_s", "cpu_ms_per_pass"}
+                    (CPU time of the whole process, all threads)
   quit
 The forward is plain batched tensor code (no transformers), under torch.no_grad() on 2 threads.
 """
@@ -99,11 +100,12 @@ def main():
                 print(json.dumps({"logits": cmd[1]}), flush=True)
             elif cmd[0] in ("warmup", "round"):
                 n = int(cmd[1])
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 for _ in range(n):
                     model.forward(ids)
-                secs = time.perf_counter() - start
-                print(json.dumps({"passes": n, "seconds": secs, "tokens_per_s": n * tokens / secs}), flush=True)
+                secs, cpu = time.perf_counter() - start, time.process_time() - cpu
+                print(json.dumps({"passes": n, "seconds": secs, "tokens_per_s": n * tokens / secs,
+                                  "cpu_ms_per_pass": 1000 * cpu / n}), flush=True)
             else:
                 raise ValueError("unknown command %r" % line.strip())
 
