@@ -6,8 +6,8 @@ TOKENS_JSON one batch, a list of equal-length lists of token ids. The process re
 from stdin, one a line, and answers each with one JSON line on stdout, so that the Java side can
 alternate its own rounds with these without paying torch's import each time:
   logits OUT_FILE   one pass; writes its logits as little-endian float32 [batch, pos, vocab]
-  warmup N          N untimed passes
-  round N           N timed passes; answers {"passes", "seconds", "tokens_per_s", "cpu_ms_per_pass"}
+  warmup N          N untimed passes (N may be 0); answers {"passes"}
+  round N           N > 0 timed passes; answers {"passes", "seconds", "tokens_per_s", "cpu_ms_per_pass"}
                     (CPU time of the whole process, all threads)
   quit
 The forward is plain batched tensor code (no transformers), under torch.no_grad() on 2 threads.
@@ -104,6 +104,9 @@ def main():
                 for _ in range(n):
                     model.forward(ids)
                 secs, cpu = time.perf_counter() - start, time.process_time() - cpu
+                if cmd[0] == "warmup":
+                    print(json.dumps({"passes": n}), flush=True)
+                    continue
                 print(json.dumps({"passes": n, "seconds": secs, "tokens_per_s": n * tokens / secs,
                                   "cpu_ms_per_pass": 1000 * cpu / n}), flush=True)
             else:
