@@ -374,7 +374,13 @@ public final class ForwardBenchmark {
         return null;
       }
       Path modelDir = tmp.resolve("model");
-      s.model().saveHfDirectory(modelDir, s.tokenizer());
+      try {
+        s.model().saveHfDirectory(modelDir, s.tokenizer());
+      } catch (UnsupportedOperationException | IllegalArgumentException e) {
+        out.println("PyTorch comparison skipped: " + o.model() + " cannot be saved as a Hugging Face directory ("
+            + e.getMessage() + ")");
+        return null;
+      }
       Path tokensFile = tmp.resolve("tokens.json");
       JSON.writeValue(tokensFile.toFile(), tokens);
       Path script = tmp.resolve(SCRIPT);
