@@ -1,5 +1,6 @@
 package dev.loupe.core.cli;
 
+import dev.loupe.core.bench.ForwardBenchmark;
 import dev.loupe.core.bench.StreamBenchmark;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
@@ -9,7 +10,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code loupe bench ...}: measurements whose figures go into docs/BENCHMARKS.md. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure Loupe's performance.",
-    subcommands = {BenchCommand.Stream.class})
+    subcommands = {BenchCommand.Stream.class, BenchCommand.Forward.class})
 final class BenchCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;
@@ -55,6 +56,45 @@ final class BenchCommand implements Callable<Integer> {
       StreamBenchmark.Options o = new StreamBenchmark.Options(rows, width, localBatches, clusterBatches, credits, chunk,
           !clusteredOnly, !localOnly);
       StreamBenchmark.run(o, new PrintStream(System.out, true));
+      return LoupeCli.OK;
+    }
+  }
+
+  /** {@code loupe bench forward}: model forward throughput, capture overhead, and PyTorch eager on the same weights. */
+  @Command(name = "forward", mixinStandardHelpOptions = true,
+      description = "Forward throughput (tokens/s) without capture, capturing every residual hook (with and without "
+          + "copying to Java arrays), and the same weights in PyTorch eager, alternating rounds.")
+  static final class Forward implements Callable<Integer> {
+    private final ForwardBenchmark.Options d = ForwardBenchmark.Options.defaults();
+
+    @Option(names = "--model", description = "GPT-2 model reference (default: ${DEFAULT-VALUE})")
+    String model = d.model();
+
+    @Option(names = "--batch", description = "sequences per pass (default: ${DEFAULT-VALUE})")
+    int batch = d.batch();
+
+    @Option(names = "--seq", description = "tokens per sequence (default: ${DEFAULT-VALUE})")
+    int seq = d.seq();
+
+    @Option(names = "--warmup", description = "untimed passes per variant (default: ${DEFAULT-VALUE})")
+    int warmup = d.warmup();
+
+    @Option(names = "--passes", description = "timed passes per variant per round (default: ${DEFAULT-VALUE})")
+    int passes = d.passes();
+
+    @Option(names = "--rounds", description = "rounds; medians are reported (default: ${DEFAULT-VALUE})")
+    int rounds = d.rounds();
+
+    @Option(names = "--python", description = "Python with torch for the comparison (default: ${DEFAULT-VALUE})")
+    String python = d.python();
+
+    @Option(names = "--no-torch", description = "skip the PyTorch comparison")
+    boolean noTorch;
+
+    @Override
+    public Integer call() throws Exception {
+      ForwardBenchmark.run(new ForwardBenchmark.Options(model, batch, seq, warmup, passes, rounds,
+          noTorch ? null : python), new PrintStream(System.out, true));
       return LoupeCli.OK;
     }
   }
