@@ -1,6 +1,8 @@
 package dev.loupe.core.session;
 
 import ai.djl.ndarray.NDArray;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.core.corpus.TokenWindow;
 import dev.loupe.sdk.activation.ActivationBatch;
@@ -154,11 +156,13 @@ public final class ActivationHarvester {
         width = w;
         values = new float[rowsPerBatch * width];
       }
-      float[] all = activation.toFloatArray();
+      // A view of the tensor's own memory: each row is copied once, straight into the batch's array
+      // (toFloatArray would copy the whole tensor twice first, padding included).
+      FloatBuffer all = activation.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
       for (int b = 0; b < pass.size(); b++) {
         TokenWindow win = pass.get(b);
         for (int i = 0; i < win.length(); i++) {
-          System.arraycopy(all, (b * seq + i) * width, values, rows * width, width);
+          all.get((b * seq + i) * width, values, rows * width, width);
           tokenIds[rows] = win.tokens()[i];
           docIds[rows] = win.docId();
           positions[rows] = win.start() + i;

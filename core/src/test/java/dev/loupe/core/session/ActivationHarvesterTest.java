@@ -117,6 +117,32 @@ class ActivationHarvesterTest {
   }
 
   @Test
+  void everyCapturedHookKindReachesItsRowsWithTheForwardPassValues() throws InterruptedException {
+    // hook_q/k/v/z come out of head reshapes and permutes: rows must be read in logical order.
+    java.util.List<String> hooks = java.util.List.of("blocks.0.attn.hook_q", "blocks.0.attn.hook_z",
+        "blocks.1.mlp.hook_post", RESID);
+    Map<String, ActivationSink> sinks = new java.util.LinkedHashMap<>();
+    Map<String, CollectingSink> got = new java.util.LinkedHashMap<>();
+    for (String h : hooks) {
+      CollectingSink c = new CollectingSink();
+      got.put(h, c);
+      sinks.put(h, c);
+    }
+    java.util.List<TokenWindow> ws = windows(16, "heads and more heads");
+    new ActivationHarvester(session, 4, 1000).harvest(ws.iterator(), sinks, Long.MAX_VALUE, null);
+
+    int[] first = ws.get(0).tokens();
+    try (dev.loupe.sdk.model.RunResult direct = session.run(new int[][] {first}, java.util.Set.copyOf(hooks))) {
+      for (String h : hooks) {
+        float[] expected = direct.activation(h).toFloatArray();
+        ActivationBatch b = got.get(h).batches.get(0);
+        float[] rows = java.util.Arrays.copyOf(b.values(), first.length * b.width());
+        assertThat(rows).as(h).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-5f));
+      }
+    }
+  }
+
+  @Test
   void anInterruptStopsTheHarvestBetweenPasses() {
     Iterator<TokenWindow> windows = windows(4, "a long enough document to need several passes").iterator();
     ActivationSink interrupting = new ActivationSink() {
