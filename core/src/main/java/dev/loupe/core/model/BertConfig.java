@@ -1,5 +1,10 @@
 package dev.loupe.core.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+
 /**
  * Shape of a BERT encoder (the Hugging Face {@code BertConfig} fields Loupe uses): what
  * {@link BertModel} checks its weights against.
@@ -15,6 +20,9 @@ package dev.loupe.core.model;
  */
 public record BertConfig(int vocabSize, int maxPositions, int typeVocabSize, int hiddenSize, int nLayers, int nHeads,
     int intermediateSize, double layerNormEps) {
+  /** config.json's {@code model_type} for BERT. */
+  public static final String MODEL_TYPE = "bert";
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   public BertConfig {
     positive("vocab_size", vocabSize);
@@ -50,5 +58,113 @@ public record BertConfig(int vocabSize, int maxPositions, int typeVocabSize, int
     long layer = 4 * (d * d + d) + 2 * d + (d * intermediateSize + intermediateSize)
         + ((long) intermediateSize * d + d) + 2 * d;
     return embed + nLayers * layer;
+  }
+
+  /**
+   * Parses a Hugging Face BERT {@code config.json}.
+   *
+   * @throws IllegalArgumentException naming the field that is missing, of the wrong type, out of
+   *     range or set to something this runtime does not compute (an activation other than the
+   *     exact {@code gelu}, a position embedding other than {@code absolute})
+   */
+  public static BertConfig fromJson(String json) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(json);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("config.json is not valid JSON: " + e.getMessage(), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException("config.json must be a JSON object");
+    }
+    JsonNode mt = root.get("model_type");
+    if (!isAbsent(mt) && !MODEL_TYPE.equals(mt.asText())) {
+      throw new IllegalArgumentException("config field model_type is '" + mt.asText() + "', expected '"
+          + MODEL_TYPE + "'");
+    }
+    // Both change the arithmetic: refuse rather than compute a different function.
+    String act = optText(root, "hidden_act", "gelu");
+    if (!act.equals("gelu")) {
+      throw new IllegalArgumentException("config field hidden_act is '" + act + "'; this runtime computes BERT's "
+          + "exact (erf) 'gelu' only");
+    }
+    String pos = optText(root, "position_embedding_type", "absolute");
+    if (!pos.equals("absolute")) {
+      throw new IllegalArgumentException("config field position_embedding_type is '" + pos + "'; this runtime "
+          + "computes 'absolute' position embeddings only");
+    }
+    return new BertConfig(intField(root, "vocab_size"), optInt(root, "max_position_embeddings", 512),
+        optInt(root, "type_vocab_size", 2), intField(root, "hidden_size"), intField(root, "num_hidden_layers"),
+        intField(root, "num_attention_heads"), intField(root, "intermediate_size"),
+        optDouble(root, "layer_norm_eps", 1e-12));
+  }
+
+  /** This config as a Hugging Face BERT {@code config.json} document. */
+  public String toJson() {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("model_type", MODEL_TYPE);
+    o.putArray("architectures").add("BertModel");
+    o.put("vocab_size", vocabSize);
+    o.put("hidden_size", hiddenSize);
+    o.put("num_hidden_layers", nLayers);
+    o.put("num_attention_heads", nHeads);
+    o.put("intermediate_size", intermediateSize);
+    o.put("max_position_embeddings", maxPositions);
+    o.put("type_vocab_size", typeVocabSize);
+    o.put("layer_norm_eps", layerNormEps);
+    o.put("hidden_act", "gelu");
+    o.put("position_embedding_type", "absolute");
+    o.put("torch_dtype", "float32");
+    try {
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write config JSON", e);
+    }
+  }
+
+  private static boolean isAbsent(JsonNode n) {
+    return n == null || n.isNull();
+  }
+
+  private static String optText(JsonNode root, String field, String dflt) {
+    JsonNode n = root.get(field);
+    if (isAbsent(n)) {
+      return dflt;
+    }
+    if (!n.isTextual()) {
+      throw new IllegalArgumentException("config field " + field + " must be a string, got " + n);
+    }
+    return n.textValue();
+  }
+
+  private static int intField(JsonNode root, String field) {
+    JsonNode n = root.get(field);
+    if (isAbsent(n)) {
+      throw new IllegalArgumentException("config.json is missing field " + field);
+    }
+    return intValue(n, field);
+  }
+
+  private static int optInt(JsonNode root, String field, int dflt) {
+    JsonNode n = root.get(field);
+    return isAbsent(n) ? dflt : intValue(n, field);
+  }
+
+  private static int intValue(JsonNode n, String field) {
+    if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+      throw new IllegalArgumentException("config field " + field + " must be an integer, got " + n);
+    }
+    return n.intValue();
+  }
+
+  private static double optDouble(JsonNode root, String field, double dflt) {
+    JsonNode n = root.get(field);
+    if (isAbsent(n)) {
+      return dflt;
+    }
+    if (!n.isNumber()) {
+      throw new IllegalArgumentException("config field " + field + " must be a number, got " + n);
+    }
+    return n.doubleValue();
   }
 }

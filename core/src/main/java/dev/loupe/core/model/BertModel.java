@@ -14,6 +14,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 /**
  * A BERT encoder (post-LayerNorm, GELU-erf MLP, bidirectional attention over the real tokens) with
@@ -151,6 +152,32 @@ public final class BertModel implements HookedTransformer {
       kept.put(name, a);
     }
     return new BertModel(config, own, kept);
+  }
+
+  /**
+   * A randomly initialised model as {@code transformers} initialises one: matrices and embeddings
+   * from N(0, 0.02), biases 0, LayerNorm weights 1. Values come from {@link java.util.Random}
+   * seeded per weight name, so a seed gives bit-identical weights on every machine and engine.
+   */
+  public static BertModel random(BertConfig config, long seed, NDManager parent) {
+    NDManager own = parent.newSubManager();
+    Map<String, NDArray> w = new LinkedHashMap<>();
+    for (Map.Entry<String, Shape> e : weightShapes(config).entrySet()) {
+      String name = e.getKey();
+      float[] v = new float[Math.toIntExact(e.getValue().size())];
+      if (name.contains("LayerNorm") && name.endsWith(".weight")) {
+        Arrays.fill(v, 1f);
+      } else if (!name.endsWith(".bias")) {
+        Random r = new Random(seed * 0x9E3779B97F4A7C15L + name.hashCode());
+        for (int i = 0; i < v.length; i++) {
+          v[i] = (float) (r.nextGaussian() * 0.02);
+        }
+      }
+      NDArray a = own.create(v, e.getValue());
+      a.setName(name);
+      w.put(name, a);
+    }
+    return new BertModel(config, own, w);
   }
 
   public BertConfig config() {

@@ -40,7 +40,7 @@ import java.util.stream.Stream;
 /**
  * A model stored as a Hugging Face-format directory ({@code config.json}, {@code model.safetensors}
  * or shards listed in {@code model.safetensors.index.json}, {@code tokenizer.json}): loads GPT-2,
- * Llama-family (llama, mistral, qwen2) and GPT-NeoX (gpt_neox, e.g. Pythia) checkpoints written by {@code transformers} or by Loupe, and
+ * Llama-family (llama, mistral, qwen2), GPT-NeoX (gpt_neox, e.g. Pythia) and BERT encoder (bert) checkpoints written by {@code transformers} or by Loupe, and
  * writes Loupe's models in that layout. The architecture is chosen by config.json's {@code model_type}.
  *
  * <p>Loading memory: everything is validated from the safetensors headers before any data is
@@ -58,7 +58,7 @@ public final class HfDirectory {
   public static final String TOKENIZER = "tokenizer.json";
   /** {@code model_type} values of config.json this runtime can run. */
   public static final List<String> SUPPORTED_MODEL_TYPES = List.of("gpt2", "llama", "mistral", "qwen2",
-      NeoxConfig.MODEL_TYPE);
+      NeoxConfig.MODEL_TYPE, BertConfig.MODEL_TYPE);
 
   private static final String LAYOUT = CONFIG + ", " + WEIGHTS + " (or " + WEIGHTS_INDEX + " with its shards) and "
       + TOKENIZER;
@@ -70,6 +70,8 @@ public final class HfDirectory {
   /** Mask and rotary buffers GPT-NeoX checkpoints may store per layer; the forward pass computes its own. */
   private static final Pattern NEOX_BUFFER = Pattern.compile(
       "gpt_neox\\.layers\\.\\d+\\.attention\\.(bias|masked_bias|rotary_emb\\.inv_freq)");
+  /** Prefix of the encoder's weights in BertForMaskedLM / BertForSequenceClassification checkpoints. */
+  private static final String BERT_PREFIX = "bert.";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
@@ -101,7 +103,7 @@ public final class HfDirectory {
           + "; expected the Hugging Face tokenizer that goes with the weights");
     }
     // The tokenizer first: it is cheap, so a bad one fails before the weights are read.
-    HfTokenizer tokenizer = HfTokenizer.load(tokenizerFile);
+    HfTokenizer tokenizer = layout.encoder() ? encoderTokenizer(tokenizerFile) : HfTokenizer.load(tokenizerFile);
     HookedTransformer model = null;
     try {
       if (tokenizer.vocabSize() > layout.vocabSize()) {
@@ -134,7 +136,37 @@ public final class HfDirectory {
    * @param examples weight names to show when an unknown one is found
    */
   private record Layout(int vocabSize, Map<String, Shape> shapes, UnaryOperator<String> rename, String shapeFields,
-      String examples, BiFunction<Map<String, NDArray>, NDManager, HookedTransformer> build) {
+      String examples, BiFunction<Map<String, NDArray>, NDManager, HookedTransformer> build, boolean encoder) {
+    Layout(int vocabSize, Map<String, Shape> shapes, UnaryOperator<String> rename, String shapeFields,
+        String examples, BiFunction<Map<String, NDArray>, NDManager, HookedTransformer> build) {
+      this(vocabSize, shapes, rename, shapeFields, examples, build, false);
+    }
+  }
+
+  /** An encoder is fed with its special tokens ([CLS] ... [SEP]), as its post-processor defines them. */
+  private static HfTokenizer encoderTokenizer(Path file) {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    return HfTokenizer.fromJson(text, file.toString(), true);
+  }
+
+  private static Layout bertLayout(BertConfig c) {
+    // Task heads (pooler, cls.*) and the position_ids buffer are not part of the encoder Loupe runs.
+    UnaryOperator<String> rename = stored -> {
+      String name = stored.startsWith(BERT_PREFIX) ? stored.substring(BERT_PREFIX.length()) : stored;
+      return name.startsWith("pooler.") || name.startsWith("cls.") || name.startsWith("classifier.")
+          || name.equals("embeddings.position_ids") ? null : name;
+    };
+    return new Layout(c.vocabSize(), BertModel.weightShapes(c), rename, "vocab_size " + c.vocabSize()
+        + ", max_position_embeddings " + c.maxPositions() + ", type_vocab_size " + c.typeVocabSize()
+        + ", hidden_size " + c.hiddenSize() + ", intermediate_size " + c.intermediateSize() + ", num_hidden_layers "
+        + c.nLayers(), "a bert with num_hidden_layers " + c.nLayers() + "; expected names such as "
+        + "embeddings.word_embeddings.weight, encoder.layer.0.attention.self.query.weight, optionally prefixed with '"
+        + BERT_PREFIX + "'", (w, parent) -> BertModel.fromWeights(c, w, parent), true);
   }
 
   private static Layout gpt2Layout(Gpt2Config c) {
@@ -216,6 +248,13 @@ public final class HfDirectory {
     if (type.textValue().equals(NeoxConfig.MODEL_TYPE)) {
       try {
         return neoxLayout(NeoxConfig.fromJson(text));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
+      }
+    }
+    if (type.textValue().equals(BertConfig.MODEL_TYPE)) {
+      try {
+        return bertLayout(BertConfig.fromJson(text));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(configFile + ": " + e.getMessage(), e);
       }
@@ -490,8 +529,11 @@ public final class HfDirectory {
     if (model instanceof NeoxModel n) {
       return n.config().toJson();
     }
+    if (model instanceof BertModel b) {
+      return b.config().toJson();
+    }
     throw new IllegalArgumentException("cannot save a " + model.architecture() + " model (" + model.getClass().getName()
-        + ") as a Hugging Face directory; supported: GPT-2, Llama-family and GPT-NeoX models");
+        + ") as a Hugging Face directory; supported: GPT-2, Llama-family, GPT-NeoX and BERT models");
   }
 
   private static void writeFiles(HookedTransformer model, String configJson, String tokenizerJson, Path dir)

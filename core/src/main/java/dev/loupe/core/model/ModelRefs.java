@@ -6,7 +6,7 @@ import java.util.regex.Pattern;
 
 /**
  * The model references that need no files: {@code tiny}, {@code random-gpt2:...},
- * {@code random-llama:...} and {@code random-neox:...}, randomly initialised models with the byte tokenizer, for tests,
+ * {@code random-llama:...}, {@code random-neox:...} and {@code random-bert:...}, randomly initialised models with the byte tokenizer, for tests,
  * benchmarks and trying the tools out.
  */
 public final class ModelRefs {
@@ -23,6 +23,11 @@ public final class ModelRefs {
   /** Prefix of {@code random-neox:<layers>x<d_model>[x<heads>][@<seed>]}. */
   public static final String RANDOM_NEOX_PREFIX = "random-neox:";
 
+  /** Prefix of {@code random-bert:<layers>x<d_model>[x<heads>][@<seed>]}. */
+  public static final String RANDOM_BERT_PREFIX = "random-bert:";
+
+  private static final Pattern RANDOM_BERT = Pattern.compile(
+      "random-bert:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
   private static final Pattern RANDOM_NEOX = Pattern.compile(
       "random-neox:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
   private static final Pattern RANDOM = Pattern.compile(
@@ -176,6 +181,46 @@ public final class ModelRefs {
       @Override
       public String describe() {
         return "random-neox:<layers>x<d_model>[x<heads>][@<seed>]";
+      }
+    };
+  }
+
+  /**
+   * Resolves {@code random-bert:<layers>x<d_model>[x<heads>][@<seed>]}: a BERT encoder with heads
+   * defaulting to d_model/32 (at least 1), the seed to 0, an MLP of 4 d_model, two token types,
+   * LayerNorm eps 1e-12, context 256 and the byte vocabulary (no special tokens).
+   */
+  public static ModelResolver randomBert() {
+    return new ModelResolver() {
+      @Override
+      public boolean handles(String ref) {
+        return ref.startsWith(RANDOM_BERT_PREFIX);
+      }
+
+      @Override
+      public LoadedModel load(String ref, NDManager parent) {
+        Matcher m = RANDOM_BERT.matcher(ref);
+        if (!m.matches()) {
+          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
+              + describe() + ", e.g. random-bert:2x64");
+        }
+        BertConfig config;
+        long seed;
+        try {
+          int layers = Integer.parseInt(m.group(1));
+          int d = Integer.parseInt(m.group(2));
+          int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
+          seed = m.group(4) != null ? Long.parseLong(m.group(4)) : 0;
+          config = new BertConfig(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, 2, d, layers, heads, 4 * d, 1e-12);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
+        }
+        return new LoadedModel(ref, BertModel.random(config, seed, parent), ByteTokenizer.instance());
+      }
+
+      @Override
+      public String describe() {
+        return "random-bert:<layers>x<d_model>[x<heads>][@<seed>]";
       }
     };
   }

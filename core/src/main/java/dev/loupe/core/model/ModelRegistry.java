@@ -16,7 +16,7 @@ public final class ModelRegistry {
 
   /**
    * A registry with the built-in references ({@code tiny}, {@code random-gpt2:...},
-   * {@code random-llama:...}, {@code random-neox:...}, the ONNX sentence encoders {@code bge-small-en[-v1.5]}, {@code all-minilm-l6-v2-q}),
+   * {@code random-llama:...}, {@code random-neox:...}, {@code random-bert:...}, the ONNX sentence encoders {@code bge-small-en[-v1.5]}, {@code all-minilm-l6-v2-q}),
    * {@code hf:ORG/NAME[@REVISION]} (hub cache, downloading when online) and local Hugging Face
    * directories; the names come first, so a directory called {@code tiny} is opened
    * as {@code ./tiny}.
@@ -24,6 +24,7 @@ public final class ModelRegistry {
   public static ModelRegistry withDefaults() {
     return new ModelRegistry().register(ModelRefs.tiny()).register(ModelRefs.randomGpt2())
         .register(ModelRefs.randomLlama()).register(ModelRefs.randomNeox())
+        .register(ModelRefs.randomBert())
         .register(EncoderModels.resolver())
         .register(new dev.loupe.core.hub.HfHubResolver()).register(new HfDirectoryResolver());
   }

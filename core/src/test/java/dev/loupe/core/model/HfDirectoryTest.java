@@ -263,7 +263,7 @@ class HfDirectoryTest {
     writeCheckpoint(DType.F32);
     Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"falcon\", \"hidden_size\": 32}");
     assertThatThrownBy(this::load).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage(dir.resolve("config.json") + ": model_type 'falcon' is not supported yet; supported: gpt2, llama, mistral, qwen2, gpt_neox");
+        .hasMessage(dir.resolve("config.json") + ": model_type 'falcon' is not supported yet; supported: gpt2, llama, mistral, qwen2, gpt_neox, bert");
   }
 
   @Test
