@@ -373,6 +373,11 @@ public final class ForwardBenchmark {
         out.println("PyTorch comparison skipped: " + o.python() + " is not an executable file");
         return null;
       }
+      if (!s.model().architecture().equals("gpt2")) {
+        out.println("PyTorch comparison skipped: torch_forward.py implements GPT-2 only, and " + o.model() + " is "
+            + s.model().architecture());
+        return null;
+      }
       Path modelDir = tmp.resolve("model");
       try {
         s.model().saveHfDirectory(modelDir, s.tokenizer());

@@ -469,8 +469,9 @@ public final class HfDirectory {
   }
 
   /**
-   * Writes a model directory: {@code config.json}, {@code model.safetensors} (fp32, Hugging Face
-   * GPT-2 names, {@code format: pt} metadata so {@code transformers} accepts it) and
+   * Writes a model directory: {@code config.json}, {@code model.safetensors} (fp32, the Hugging Face
+   * weight names of the model's architecture, {@code format: pt} metadata so {@code transformers}
+   * accepts it) and
    * {@code tokenizer.json}. When {@code dir} does not exist (or is empty) the files are written into
    * a hidden sibling directory that is then renamed into place, so the directory appears complete
    * or not at all; into an existing, non-empty directory each file is replaced atomically, weights
