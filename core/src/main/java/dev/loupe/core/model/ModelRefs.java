@@ -6,8 +6,8 @@ import java.util.regex.Pattern;
 
 /**
  * The model references that need no files: {@code tiny}, {@code random-gpt2:...},
- * {@code random-llama:...}, {@code random-neox:...} and {@code random-bert:...}, randomly initialised models with the byte tokenizer, for tests,
- * benchmarks and trying the tools out.
+ * {@code random-llama:...}, {@code random-neox:...} and {@code random-bert:...}: randomly
+ * initialised models with the byte tokenizer, for tests, benchmarks and trying the tools out.
  */
 public final class ModelRefs {
   /** 4 layers, d_model 128, 4 heads, context 256, byte vocabulary, seed 0. */
@@ -26,14 +26,24 @@ public final class ModelRefs {
   /** Prefix of {@code random-bert:<layers>x<d_model>[x<heads>][@<seed>]}. */
   public static final String RANDOM_BERT_PREFIX = "random-bert:";
 
-  private static final Pattern RANDOM_BERT = Pattern.compile(
-      "random-bert:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
-  private static final Pattern RANDOM_NEOX = Pattern.compile(
-      "random-neox:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
-  private static final Pattern RANDOM = Pattern.compile(
-      "random-gpt2:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3}))?(?:@(-?\\d{1,18}))?");
-  private static final Pattern RANDOM_LLAMA = Pattern.compile(
-      "random-llama:(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3})(?:x(\\d{1,3}))?)?(?:@(-?\\d{1,18}))?");
+  /** {@code <layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]} after a random-model prefix. */
+  private static final Pattern RANDOM_SHAPE = Pattern.compile(
+      "(\\d{1,3})x(\\d{1,5})(?:x(\\d{1,3})(?:x(\\d{1,3}))?)?(?:@(-?\\d{1,18}))?");
+
+  /**
+   * The shape a random-model reference asks for.
+   *
+   * @param heads given heads, or d_model/32 (at least 1)
+   * @param kvHeads given key/value heads, or {@code heads}
+   * @param seed given seed, or 0
+   */
+  record RandomShape(int layers, int dModel, int heads, int kvHeads, long seed) {}
+
+  /** Builds the model of a random-model reference; may throw IllegalArgumentException for a bad shape. */
+  @FunctionalInterface
+  private interface RandomBuilder {
+    HookedTransformer build(RandomShape shape, NDManager parent);
+  }
 
   private ModelRefs() {
   }
@@ -68,37 +78,8 @@ public final class ModelRefs {
    * d_model/32 (at least 1), the seed to 0.
    */
   public static ModelResolver randomGpt2() {
-    return new ModelResolver() {
-      @Override
-      public boolean handles(String ref) {
-        return ref.startsWith(RANDOM_PREFIX);
-      }
-
-      @Override
-      public LoadedModel load(String ref, NDManager parent) {
-        Matcher m = RANDOM.matcher(ref);
-        if (!m.matches()) {
-          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
-              + describe() + ", e.g. random-gpt2:2x64");
-        }
-        int layers = Integer.parseInt(m.group(1));
-        int d = Integer.parseInt(m.group(2));
-        int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
-        long seed = m.group(4) != null ? Long.parseLong(m.group(4)) : 0;
-        Gpt2Config config;
-        try {
-          config = Gpt2Config.of(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, d, layers, heads);
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
-        }
-        return new LoadedModel(ref, Gpt2Model.random(config, seed, parent), ByteTokenizer.instance());
-      }
-
-      @Override
-      public String describe() {
-        return "random-gpt2:<layers>x<d_model>[x<heads>][@<seed>]";
-      }
-    };
+    return random(RANDOM_PREFIX, false, "random-gpt2:2x64", (r, parent) -> Gpt2Model.random(
+        Gpt2Config.of(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, r.dModel(), r.layers(), r.heads()), r.seed(), parent));
   }
 
   /**
@@ -108,41 +89,11 @@ public final class ModelRefs {
    * untied embeddings, context 256 and the byte vocabulary.
    */
   public static ModelResolver randomLlama() {
-    return new ModelResolver() {
-      @Override
-      public boolean handles(String ref) {
-        return ref.startsWith(RANDOM_LLAMA_PREFIX);
-      }
-
-      @Override
-      public LoadedModel load(String ref, NDManager parent) {
-        Matcher m = RANDOM_LLAMA.matcher(ref);
-        if (!m.matches()) {
-          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
-              + describe() + ", e.g. random-llama:2x64x4x2");
-        }
-        LlamaConfig config;
-        long seed;
-        try {
-          int layers = Integer.parseInt(m.group(1));
-          int d = Integer.parseInt(m.group(2));
-          int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
-          int kvHeads = m.group(4) != null ? Integer.parseInt(m.group(4)) : heads;
-          seed = m.group(5) != null ? Long.parseLong(m.group(5)) : 0;
-          int inner = (8 * d / 3 + 7) / 8 * 8;
-          config = LlamaConfig.llama(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, d, Math.max(inner, 8), layers, heads,
-              kvHeads);
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
-        }
-        return new LoadedModel(ref, LlamaModel.random(config, seed, parent), ByteTokenizer.instance());
-      }
-
-      @Override
-      public String describe() {
-        return "random-llama:<layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]";
-      }
-    };
+    return random(RANDOM_LLAMA_PREFIX, true, "random-llama:2x64x4x2", (r, parent) -> {
+      int inner = (8 * r.dModel() / 3 + 7) / 8 * 8;
+      return LlamaModel.random(LlamaConfig.llama(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, r.dModel(),
+          Math.max(inner, 8), r.layers(), r.heads(), r.kvHeads()), r.seed(), parent);
+    });
   }
 
   /**
@@ -151,38 +102,9 @@ public final class ModelRefs {
    * rotary_pct 0.25, parallel residual, untied embeddings, context 256 and the byte vocabulary.
    */
   public static ModelResolver randomNeox() {
-    return new ModelResolver() {
-      @Override
-      public boolean handles(String ref) {
-        return ref.startsWith(RANDOM_NEOX_PREFIX);
-      }
-
-      @Override
-      public LoadedModel load(String ref, NDManager parent) {
-        Matcher m = RANDOM_NEOX.matcher(ref);
-        if (!m.matches()) {
-          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
-              + describe() + ", e.g. random-neox:2x64");
-        }
-        NeoxConfig config;
-        long seed;
-        try {
-          int layers = Integer.parseInt(m.group(1));
-          int d = Integer.parseInt(m.group(2));
-          int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
-          seed = m.group(4) != null ? Long.parseLong(m.group(4)) : 0;
-          config = NeoxConfig.pythia(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, d, 4 * d, layers, heads);
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
-        }
-        return new LoadedModel(ref, NeoxModel.random(config, seed, parent), ByteTokenizer.instance());
-      }
-
-      @Override
-      public String describe() {
-        return "random-neox:<layers>x<d_model>[x<heads>][@<seed>]";
-      }
-    };
+    return random(RANDOM_NEOX_PREFIX, false, "random-neox:2x64", (r, parent) -> NeoxModel.random(
+        NeoxConfig.pythia(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, r.dModel(), 4 * r.dModel(), r.layers(), r.heads()),
+        r.seed(), parent));
   }
 
   /**
@@ -191,36 +113,44 @@ public final class ModelRefs {
    * LayerNorm eps 1e-12, context 256 and the byte vocabulary (no special tokens).
    */
   public static ModelResolver randomBert() {
+    return random(RANDOM_BERT_PREFIX, false, "random-bert:2x64", (r, parent) -> BertModel.random(
+        new BertConfig(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, 2, r.dModel(), r.layers(), r.heads(), 4 * r.dModel(),
+            1e-12), r.seed(), parent));
+  }
+
+  /** One resolver for {@code PREFIX<layers>x<d_model>[x<heads>[x<kv_heads>]][@<seed>]} references. */
+  private static ModelResolver random(String prefix, boolean kvHeads, String example, RandomBuilder builder) {
+    String form = prefix + "<layers>x<d_model>[x<heads>" + (kvHeads ? "[x<kv_heads>]" : "") + "][@<seed>]";
     return new ModelResolver() {
       @Override
       public boolean handles(String ref) {
-        return ref.startsWith(RANDOM_BERT_PREFIX);
+        return ref.startsWith(prefix);
       }
 
       @Override
       public LoadedModel load(String ref, NDManager parent) {
-        Matcher m = RANDOM_BERT.matcher(ref);
-        if (!m.matches()) {
-          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected "
-              + describe() + ", e.g. random-bert:2x64");
+        Matcher m = RANDOM_SHAPE.matcher(ref.substring(prefix.length()));
+        if (!m.matches() || (!kvHeads && m.group(4) != null)) {
+          throw new IllegalArgumentException("model reference '" + ref + "' is malformed; expected " + form
+              + ", e.g. " + example);
         }
-        BertConfig config;
-        long seed;
+        HookedTransformer model;
         try {
           int layers = Integer.parseInt(m.group(1));
           int d = Integer.parseInt(m.group(2));
           int heads = m.group(3) != null ? Integer.parseInt(m.group(3)) : Math.max(1, d / 32);
-          seed = m.group(4) != null ? Long.parseLong(m.group(4)) : 0;
-          config = new BertConfig(ByteTokenizer.VOCAB_SIZE, RANDOM_CONTEXT, 2, d, layers, heads, 4 * d, 1e-12);
+          int kv = m.group(4) != null ? Integer.parseInt(m.group(4)) : heads;
+          long seed = m.group(5) != null ? Long.parseLong(m.group(5)) : 0;
+          model = builder.build(new RandomShape(layers, d, heads, kv, seed), parent);
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException("model reference '" + ref + "': " + e.getMessage(), e);
         }
-        return new LoadedModel(ref, BertModel.random(config, seed, parent), ByteTokenizer.instance());
+        return new LoadedModel(ref, model, ByteTokenizer.instance());
       }
 
       @Override
       public String describe() {
-        return "random-bert:<layers>x<d_model>[x<heads>][@<seed>]";
+        return form;
       }
     };
   }
