@@ -6,21 +6,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,7 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LlamaReferenceTest {
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
   private static final int VOCAB = 256;
   private static final double TOLERANCE = 1e-4;
   /** A padded batch: the first sequence is the longest. */
@@ -70,24 +61,12 @@ class LlamaReferenceTest {
 
   @BeforeAll
   void runBothImplementations(@TempDir Path dir) throws Exception {
-    torch = torchAvailable();
+    torch = TorchReference.available();
     if (!torch) {
       return;
     }
     manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
-    List<String> args = new ArrayList<>();
-    Path script = dir.resolve("llama_reference.py");
-    try (InputStream in = getClass().getResourceAsStream("llama_reference.py")) {
-      Files.write(script, in.readAllBytes());
-    }
-    Path tokens = dir.resolve("tokens.json");
-    StringBuilder json = new StringBuilder("[");
-    for (int[] t : TOKENS) {
-      json.append(json.length() > 1 ? "," : "").append(Arrays.toString(t));
-    }
-    Files.writeString(tokens, json.append("]").toString());
-    args.addAll(List.of(PYTHON.toString(), script.toString(), tokens.toString(), String.join(",", HOOKS),
-        dir.toString()));
+    List<Path> modelDirs = new ArrayList<>();
     long seed = 20;
     for (Map.Entry<String, LlamaConfig> v : VARIANTS.entrySet()) {
       Path modelDir = dir.resolve(v.getKey());
@@ -97,16 +76,12 @@ class LlamaReferenceTest {
       Map<String, NDArray> arrays = new LinkedHashMap<>(r.captured());
       arrays.put("logits", r.logits());
       ours.put(v.getKey(), arrays);
-      args.add(modelDir.toString());
+      modelDirs.add(modelDir);
     }
-    Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
-    String log = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(log).isZero();
+    List<FloatBuffer> results = TorchReference.run("llama_reference.py", dir, TOKENS, HOOKS, modelDirs);
     int i = 0;
     for (String name : VARIANTS.keySet()) {
-      theirs.put(name, ByteBuffer.wrap(Files.readAllBytes(dir.resolve(i++ + ".bin"))).order(ByteOrder.LITTLE_ENDIAN)
-          .asFloatBuffer());
+      theirs.put(name, results.get(i++));
     }
   }
 
@@ -117,58 +92,15 @@ class LlamaReferenceTest {
     }
   }
 
-  private static boolean torchAvailable() {
-    if (!Files.isExecutable(PYTHON)) {
-      return false;
-    }
-    try {
-      Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch, numpy").redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (IOException | InterruptedException e) {
-      return false;
-    }
-  }
-
   /**
    * Largest difference between our padded-batch arrays and PyTorch's per-sequence ones, over the
    * real positions (and, for the pattern, real keys), logits first and then HOOKS in order.
    */
   private Map<String, Double> worstDifferences(String variant) {
     assumeTrue(torch, "python3 with torch is not installed");
-    FloatBuffer ref = theirs.get(variant).duplicate();
-    Map<String, Double> worst = new LinkedHashMap<>();
     List<String> order = new ArrayList<>(List.of("logits"));
     order.addAll(HOOKS);
-    for (String name : order) {
-      NDArray a = ours.get(variant).get(name);
-      Shape s = a.getShape();
-      float[] v = a.toFloatArray();
-      int seq = (int) s.get(1);
-      double w = 0;
-      for (int b = 0; b < TOKENS.length; b++) {
-        int len = TOKENS[b].length;
-        if (name.endsWith("hook_pattern")) { // [batch, head, query, key] vs [head, len, len]
-          int heads = (int) s.get(1);
-          int keys = (int) s.get(3);
-          for (int h = 0; h < heads; h++) {
-            for (int i = 0; i < len; i++) {
-              for (int j = 0; j < len; j++) {
-                w = Math.max(w, Math.abs(v[((b * heads + h) * keys + i) * keys + j] - ref.get()));
-              }
-            }
-          }
-        } else { // [batch, pos, rest...] vs [len, rest...]
-          int rest = (int) (s.size() / s.get(0) / seq);
-          for (int i = 0; i < len * rest; i++) {
-            w = Math.max(w, Math.abs(v[b * seq * rest + i] - ref.get()));
-          }
-        }
-      }
-      worst.put(name, w);
-    }
-    assertThat(ref.remaining()).as("PyTorch wrote exactly the compared values").isZero();
-    return worst;
+    return TorchReference.worstDifferences(ours.get(variant), theirs.get(variant), TOKENS, order);
   }
 
   private void assertMatchesPyTorch(String variant) {
