@@ -26,7 +26,8 @@ import java.util.Random;
  * ...), linear weights in torch layout {@code [out, in]}.
  *
  * <p>Hooks follow TransformerLens's {@code BertBlock}: {@code hook_embed} and
- * {@code hook_pos_embed} are the word and position embeddings (token type 0 is added unhooked),
+ * {@code hook_pos_embed} are the word and position embeddings (the token type embedding, type 0
+ * unless types are given, is added unhooked),
  * {@code blocks.0.hook_resid_pre} is the embedding LayerNorm's output; in each block
  * {@code hook_resid_mid = resid_pre + attn_out} (before the first LayerNorm),
  * {@code ln1.hook_normalized = LN1(resid_mid)}, {@code hook_resid_post = ln1.hook_normalized +
@@ -282,7 +283,20 @@ public final class BertModel implements HookedTransformer {
    */
   @Override
   public ForwardResult forward(int[][] tokens, ForwardHooks hooks, NDManager out) {
+    return forward(tokens, null, hooks, out);
+  }
+
+  /**
+   * As {@link #forward(int[][], ForwardHooks, NDManager)}, adding the token type embedding row of
+   * each token's type (null: type 0 throughout).
+   *
+   * @throws IllegalArgumentException naming the sequence (and position) when the types are not
+   *     shaped as the tokens or a type is outside {@code [0, type_vocab_size)}
+   */
+  @Override
+  public ForwardResult forward(int[][] tokens, int[][] tokenTypes, ForwardHooks hooks, NDManager out) {
     validateTokens(tokens);
+    validateTokenTypes(tokens, tokenTypes);
     validateHooks(hooks);
     int batch = tokens.length;
     int[] lengths = HookPass.lengths(tokens);
@@ -297,9 +311,18 @@ public final class BertModel implements HookedTransformer {
       NDArray pos = weights.get("embeddings.position_embeddings.weight").get(sub, new NDIndex(":{}", seq))
           .expandDims(0).broadcast(batch, seq, d);
       pos = p.at("hook_pos_embed", pos);
-      NDArray type = weights.get("embeddings.token_type_embeddings.weight").get(sub, new NDIndex("0:1"));
+      NDArray typeTable = weights.get("embeddings.token_type_embeddings.weight");
+      NDArray typeIds = null;
+      NDArray type;
+      if (tokenTypes == null) {
+        type = typeTable.get(sub, new NDIndex("0:1"));
+      } else {
+        // Padded positions get type 0, like padded ids; their rows are meaningless anyway.
+        typeIds = HookPass.paddedIds(sub, tokenTypes, seq);
+        type = typeTable.get(sub, new NDIndex("{}", typeIds)).reshape(batch, seq, d);
+      }
       NDArray sum = embed.add(pos).addi(type);
-      p.free(embed, pos, type, idArray);
+      p.free(embed, pos, type, idArray, typeIds);
       NDArray resid = layerNorm(sum, "embeddings.LayerNorm");
       p.free(sum);
       NDArray mask = paddingMask(sub, lengths, seq);
@@ -307,6 +330,35 @@ public final class BertModel implements HookedTransformer {
         resid = block(p, l, resid, mask, batch, seq);
       }
       return p.result(resid, lengths, out);
+    }
+  }
+
+  /**
+   * Checks token types against already valid tokens: one row per sequence, as long as it, every
+   * type in {@code [0, type_vocab_size)}; null passes.
+   *
+   * @throws IllegalArgumentException naming the sequence (and position) at fault
+   */
+  public void validateTokenTypes(int[][] tokens, int[][] tokenTypes) {
+    if (tokenTypes == null) {
+      return;
+    }
+    if (tokenTypes.length != tokens.length) {
+      throw new IllegalArgumentException("tokenTypes has " + tokenTypes.length + " sequences but tokens has "
+          + tokens.length + "; expected one type sequence per token sequence");
+    }
+    for (int i = 0; i < tokens.length; i++) {
+      int[] row = tokenTypes[i];
+      if (row == null || row.length != tokens[i].length) {
+        throw new IllegalArgumentException("tokenTypes[" + i + "] has " + (row == null ? "no" : row.length)
+            + " types but sequence " + i + " has " + tokens[i].length + " tokens; expected one type per token");
+      }
+      for (int j = 0; j < row.length; j++) {
+        if (row[j] < 0 || row[j] >= config.typeVocabSize()) {
+          throw new IllegalArgumentException("tokenTypes[" + i + "][" + j + "] = " + row[j] + " (sequence " + i
+              + ", position " + j + ") is outside [0, " + config.typeVocabSize() + "), the type_vocab_size");
+        }
+      }
     }
   }
 

@@ -1,8 +1,10 @@
 package dev.loupe.core.model;
 
+import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.sdk.model.EncodedPair;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -184,6 +186,30 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     int[] out = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {
       out[i] = Math.toIntExact(ids[i]);
+    }
+    return out;
+  }
+
+  /**
+   * Encodes a pair through the tokenizer's post-processor; special tokens are added as this
+   * tokenizer was built (with them for encoders), and the type ids come from the library.
+   *
+   * @throws IllegalArgumentException when either text is null
+   */
+  @Override
+  public EncodedPair encodePair(String first, String second) {
+    if (first == null || second == null) {
+      throw new IllegalArgumentException("text pair to encode has a null " + (first == null ? "first" : "second")
+          + " text");
+    }
+    Encoding e = tokenizer.encode(first, second, addSpecialTokens, false);
+    return new EncodedPair(toInts(e.getIds()), toInts(e.getTypeIds()));
+  }
+
+  private static int[] toInts(long[] v) {
+    int[] out = new int[v.length];
+    for (int i = 0; i < v.length; i++) {
+      out[i] = Math.toIntExact(v[i]);
     }
     return out;
   }

@@ -84,6 +84,30 @@ public interface HookedTransformer extends AutoCloseable {
   ForwardResult forward(int[][] tokens, ForwardHooks hooks, NDManager out);
 
   /**
+   * One forward pass with token type (segment) ids, {@code tokenTypes[i][j]} the type of
+   * {@code tokens[i][j]}; null means none (as {@link #forward(int[][], ForwardHooks, NDManager)}).
+   * The default serves architectures without token type embeddings: it accepts null or all-zero
+   * types (as {@code ModelSession.run} promises) and rejects any other.
+   *
+   * @throws IllegalArgumentException naming the architecture, sequence and position when a type
+   *     is non-zero on a model that has no token types; otherwise as
+   *     {@link #forward(int[][], ForwardHooks, NDManager)}
+   */
+  default ForwardResult forward(int[][] tokens, int[][] tokenTypes, ForwardHooks hooks, NDManager out) {
+    if (tokenTypes != null) {
+      for (int i = 0; i < tokenTypes.length; i++) {
+        for (int j = 0; tokenTypes[i] != null && j < tokenTypes[i].length; j++) {
+          if (tokenTypes[i][j] != 0) {
+            throw new IllegalArgumentException("the " + architecture() + " architecture has no token type "
+                + "embeddings, but tokenTypes[" + i + "][" + j + "] = " + tokenTypes[i][j] + "; pass null or zeros");
+          }
+        }
+      }
+    }
+    return forward(tokens, hooks, out);
+  }
+
+  /**
    * Logit lens: the final norm then the unembedding, {@code [..., d_model] -> [..., vocab]}; the
    * result belongs to the residual's manager.
    *

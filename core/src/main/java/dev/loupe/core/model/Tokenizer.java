@@ -1,5 +1,7 @@
 package dev.loupe.core.model;
 
+import dev.loupe.sdk.model.EncodedPair;
+
 /**
  * Text to token ids and back, for one model's vocabulary. Implementations are immutable and
  * thread-safe.
@@ -25,6 +27,16 @@ public interface Tokenizer {
    * @throws IllegalArgumentException when the id is outside the vocabulary
    */
   String tokenText(int tokenId);
+
+  /**
+   * Encodes a text pair for an encoder, with the special tokens and token type ids its
+   * post-processor defines (BERT: [CLS] first [SEP] second [SEP], types 0 then 1).
+   *
+   * @throws UnsupportedOperationException naming the class when it has no pair encoding (the default)
+   */
+  default EncodedPair encodePair(String first, String second) {
+    throw new UnsupportedOperationException(getClass().getName() + " has no text-pair encoding");
+  }
 
   /**
    * A Hugging Face {@code tokenizer.json} document that tokenizes exactly as this tokenizer does,

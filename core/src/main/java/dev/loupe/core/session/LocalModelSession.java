@@ -9,6 +9,7 @@ import dev.loupe.core.model.HookedTransformer;
 import dev.loupe.core.model.LoadedModel;
 import dev.loupe.core.model.ModelRegistry;
 import dev.loupe.core.model.Tokenizer;
+import dev.loupe.sdk.model.EncodedPair;
 import dev.loupe.sdk.model.ModelInfo;
 import dev.loupe.sdk.model.ModelSession;
 import dev.loupe.sdk.model.RunResult;
@@ -115,10 +116,34 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
   }
 
   /**
+   * {@inheritDoc}
+   *
+   * <p>The model checks the types (BERT: shape and {@code type_vocab_size}); a causal model
+   * rejects any non-null types, naming its architecture. The result's arrays live until the
+   * result is closed, or until this session closes.
+   */
+  @Override
+  public RunResult run(int[][] tokens, int[][] tokenTypes, Set<String> capture) {
+    ForwardHooks hooks = ForwardHooks.capturing(capture == null ? Set.of() : capture);
+    return run(tokens, tokenTypes, hooks, null);
+  }
+
+  /** {@inheritDoc} Through the model's tokenizer, with the special tokens it is configured to add. */
+  @Override
+  public EncodedPair encodePair(String first, String second) {
+    checkOpen();
+    return tokenizer.encodePair(first, second);
+  }
+
+  /**
    * One forward pass with arbitrary hooks; the result's arrays go to a new child of {@code parent}
    * (of this session's manager when null).
    */
   RunResult run(int[][] tokens, ForwardHooks hooks, NDManager parent) {
+    return run(tokens, null, hooks, parent);
+  }
+
+  private RunResult run(int[][] tokens, int[][] tokenTypes, ForwardHooks hooks, NDManager parent) {
     Objects.requireNonNull(hooks, "hooks");
     for (String h : hooks.hookNames()) {
       info.hookWidth(h);
@@ -128,7 +153,7 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
       checkOpen();
       NDManager out = (parent == null ? manager : parent).newSubManager();
       try {
-        ForwardResult r = model.forward(tokens, hooks, out);
+        ForwardResult r = model.forward(tokens, tokenTypes, hooks, out);
         return new LocalRunResult(out, r.logits(), r.captured(), r.lengths());
       } catch (RuntimeException e) {
         out.close();

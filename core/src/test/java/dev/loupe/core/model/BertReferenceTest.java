@@ -7,6 +7,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.sdk.model.EncodedPair;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -45,6 +46,10 @@ class BertReferenceTest {
   private static final List<String> HOOKS = List.of("blocks.0.hook_resid_pre", "blocks.0.attn.hook_pattern",
       "blocks.0.hook_attn_out", "blocks.1.mlp.hook_post", "blocks.1.hook_resid_post");
   private static final String SENTENCE = "Loupe looks inside sentence encoders.";
+  /** Token types for TOKENS: each sequence's second half is segment 1. */
+  private static final int[][] TYPES = halves(TOKENS);
+  private static final String FIRST = "What does Loupe do?";
+  private static final String SECOND = "It reads transformers.";
 
   private NDManager manager;
   private boolean torch;
@@ -53,6 +58,15 @@ class BertReferenceTest {
   private NDArray bgeOurs;
   private int[] bgeTokens;
   private FloatBuffer bgeTheirs;
+  private NDArray typedOurs;
+  private FloatBuffer typedTheirs;
+  private EncodedPair pair;
+  private int[] firstAlone;
+  private int[] secondAlone;
+  private String[] pairTokenTexts;
+  private NDArray pairOurs;
+  private NDArray pairZeroTypes;
+  private FloatBuffer pairTheirs;
 
   @BeforeAll
   void runBothImplementations(@TempDir Path dir) throws Exception {
@@ -74,15 +88,36 @@ class BertReferenceTest {
       ours.putAll(r.captured());
       ours.put("hidden", r.logits());
     }
-    theirs = runPython(script, dir, TOKENS, modelDir);
+    theirs = runPython(script, dir, TOKENS, null, modelDir);
+    try (LoadedModel loaded = HfDirectory.load(modelDir, "random-bert", manager)) {
+      typedOurs = loaded.model().forward(TOKENS, TYPES, ForwardHooks.none(), manager).logits();
+    }
+    typedTheirs = runPython(script, dir, TOKENS, TYPES, modelDir);
 
     Path bgeDir = dir.resolve("bge");
     try (LoadedModel bge = EncoderModels.load(EncoderModels.BGE_SMALL_EN_V15, manager)) {
       HfDirectory.save(bge.model(), bge.tokenizer(), bgeDir);
       bgeTokens = bge.tokenizer().encode(SENTENCE);
       bgeOurs = bge.model().forward(new int[][] {bgeTokens}, ForwardHooks.none(), manager).logits();
+      pair = bge.tokenizer().encodePair(FIRST, SECOND);
+      firstAlone = bge.tokenizer().encode(FIRST);
+      secondAlone = bge.tokenizer().encode(SECOND);
+      pairTokenTexts = Arrays.stream(pair.ids()).mapToObj(bge.tokenizer()::tokenText).toArray(String[]::new);
+      pairOurs = bge.model().forward(new int[][] {pair.ids()}, new int[][] {pair.typeIds()}, ForwardHooks.none(),
+          manager).logits();
+      pairZeroTypes = bge.model().forward(new int[][] {pair.ids()}, ForwardHooks.none(), manager).logits();
     }
-    bgeTheirs = runPython(script, dir, new int[][] {bgeTokens}, bgeDir);
+    bgeTheirs = runPython(script, dir, new int[][] {bgeTokens}, null, bgeDir);
+    pairTheirs = runPython(script, dir, new int[][] {pair.ids()}, new int[][] {pair.typeIds()}, bgeDir);
+  }
+
+  private static int[][] halves(int[][] tokens) {
+    int[][] types = new int[tokens.length][];
+    for (int i = 0; i < tokens.length; i++) {
+      types[i] = new int[tokens[i].length];
+      Arrays.fill(types[i], tokens[i].length / 2, tokens[i].length, 1);
+    }
+    return types;
   }
 
   /** A random BERT whose LayerNorms and biases are not the identity and zero, so that they are tested. */
@@ -109,20 +144,28 @@ class BertReferenceTest {
     return BertModel.fromWeights(config, w, manager);
   }
 
-  private static FloatBuffer runPython(Path script, Path dir, int[][] tokens, Path modelDir) throws Exception {
+  /** Runs the script on one model directory; with {@code types} it gets the object form of its input. */
+  private static FloatBuffer runPython(Path script, Path dir, int[][] tokens, int[][] types, Path modelDir)
+      throws Exception {
     Path out = Files.createTempDirectory(dir, "out");
     Path tokenFile = out.resolve("tokens.json");
-    StringBuilder json = new StringBuilder("[");
-    for (int[] t : tokens) {
-      json.append(json.length() > 1 ? "," : "").append(Arrays.toString(t));
-    }
-    Files.writeString(tokenFile, json.append("]").toString());
+    String json = types == null ? jsonRows(tokens)
+        : "{\"tokens\": " + jsonRows(tokens) + ", \"token_types\": " + jsonRows(types) + "}";
+    Files.writeString(tokenFile, json);
     Process p = new ProcessBuilder(PYTHON.toString(), script.toString(), tokenFile.toString(), String.join(",", HOOKS),
         out.toString(), modelDir.toString()).redirectErrorStream(true).start();
     String log = new String(p.getInputStream().readAllBytes());
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(log).isZero();
     return ByteBuffer.wrap(Files.readAllBytes(out.resolve("0.bin"))).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+  }
+
+  private static String jsonRows(int[][] rows) {
+    StringBuilder json = new StringBuilder("[");
+    for (int[] r : rows) {
+      json.append(json.length() > 1 ? "," : "").append(Arrays.toString(r));
+    }
+    return json.append("]").toString();
   }
 
   @AfterAll
@@ -225,5 +268,38 @@ class BertReferenceTest {
     Map<String, Double> worst = worstDifferences(Map.of("hidden", bgeOurs), new int[][] {bgeTokens}, bgeTheirs,
         List.of("hidden"));
     assertThat(worst.get("hidden")).isLessThan(TOLERANCE);
+  }
+
+  @Test
+  void tokenTypesOfAPaddedBatchMatchPyTorch() {
+    assumeTrue(torch, "python3 with torch is not installed");
+    assertThat(worstDifferences(Map.of("hidden", typedOurs), TOKENS, typedTheirs, List.of("hidden")).get("hidden"))
+        .isLessThan(TOLERANCE);
+  }
+
+  @Test
+  void bgePairEncodingIsClsFirstSepSecondSepWithTypesZeroThenOne() {
+    assumeTrue(torch, "python3 with torch is not installed");
+    // encode adds [CLS] ... [SEP] to each text; the pair shares the leading [CLS].
+    int[] expectedIds = new int[firstAlone.length + secondAlone.length - 1];
+    System.arraycopy(firstAlone, 0, expectedIds, 0, firstAlone.length);
+    System.arraycopy(secondAlone, 1, expectedIds, firstAlone.length, secondAlone.length - 1);
+    int[] expectedTypes = new int[expectedIds.length];
+    Arrays.fill(expectedTypes, firstAlone.length, expectedTypes.length, 1);
+    assertThat(pair.ids()).containsExactly(expectedIds);
+    assertThat(pair.typeIds()).containsExactly(expectedTypes);
+    assertThat(pairTokenTexts[0]).isEqualTo("[CLS]");
+    assertThat(pairTokenTexts[firstAlone.length - 1]).isEqualTo("[SEP]");
+    assertThat(pairTokenTexts[pairTokenTexts.length - 1]).isEqualTo("[SEP]");
+  }
+
+  @Test
+  void bgePairWithItsTypesMatchesPyTorchAndDiffersFromAllZeroTypes() {
+    assumeTrue(torch, "python3 with torch is not installed");
+    int[][] ids = {pair.ids()};
+    assertThat(worstDifferences(Map.of("hidden", pairOurs), ids, pairTheirs, List.of("hidden")).get("hidden"))
+        .isLessThan(TOLERANCE);
+    double change = pairOurs.sub(pairZeroTypes).abs().max().getFloat();
+    assertThat(change).as("largest change in the hidden state from segment ids").isGreaterThan(1e-2);
   }
 }

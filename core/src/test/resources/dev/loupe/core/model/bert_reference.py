@@ -2,7 +2,8 @@
 
 Usage: python3 bert_reference.py TOKENS_JSON HOOKS OUT_DIR MODEL_DIR [MODEL_DIR ...]
 For each MODEL_DIR (config.json + fp32 model.safetensors) runs the sequences of TOKENS_JSON (a list
-of lists of ids) as one right-padded batch with an attention mask, token type 0 throughout, and
+of lists of ids, or an object {"tokens": [[...]], "token_types": [[...]]} giving each token's type
+id) as one right-padded batch with an attention mask, token type 0 where none are given, and
 writes OUT_DIR/<index>.bin: the last hidden state of every sequence at its real positions, then for
 every hook in HOOKS (comma-separated TransformerLens names) its activation for every sequence at the
 real positions (for attn.hook_pattern: [heads, real queries, real keys]); all little-endian float32,
@@ -49,7 +50,7 @@ def layer_norm(x, w, name, eps):
     return (x - mean) / torch.sqrt(var + eps) * w[name + ".weight"] + w[name + ".bias"]
 
 
-def forward(cfg, w, batch, hooks):
+def forward(cfg, w, batch, types, hooks):
     assert cfg.get("hidden_act", "gelu") == "gelu"
     assert cfg.get("position_embedding_type", "absolute") == "absolute"
     d = cfg["hidden_size"]
@@ -59,9 +60,13 @@ def forward(cfg, w, batch, hooks):
     b = len(batch)
     t = max(len(ids) for ids in batch)
     ids = torch.zeros(b, t, dtype=torch.long)
+    type_ids = torch.zeros(b, t, dtype=torch.long)
     real = torch.zeros(b, t, dtype=torch.bool)
     for i, seq in enumerate(batch):
         ids[i, :len(seq)] = torch.tensor(seq)
+        if types is not None:
+            assert len(types[i]) == len(seq), "token_types[%d] is not as long as tokens[%d]" % (i, i)
+            type_ids[i, :len(seq)] = torch.tensor(types[i])
         real[i, :len(seq)] = True
     # Additive mask over keys: padded keys get -inf for every query.
     mask = torch.zeros(b, 1, 1, t).masked_fill(~real[:, None, None, :], float("-inf"))
@@ -75,7 +80,7 @@ def forward(cfg, w, batch, hooks):
         return x @ w[name + ".weight"].T + w[name + ".bias"]
 
     x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t][None]
-         + w["embeddings.token_type_embeddings.weight"][0])
+         + w["embeddings.token_type_embeddings.weight"][type_ids])
     x = layer_norm(x, w, "embeddings.LayerNorm", eps)
     for layer in range(cfg["num_hidden_layers"]):
         p = "encoder.layer.%d." % layer
@@ -104,13 +109,15 @@ def main():
     hooks = [h for h in hooks_arg.split(",") if h]
     torch.set_num_threads(2)
     with open(tokens_json) as f:
-        batch = json.load(f)
+        doc = json.load(f)
+    # A bare list is the older form: token type 0 throughout.
+    batch, types = (doc, None) if isinstance(doc, list) else (doc["tokens"], doc.get("token_types"))
     for index, model_dir in enumerate(sys.argv[4:]):
         with open(model_dir + "/config.json") as f:
             cfg = json.load(f)
         w = load_safetensors(model_dir + "/model.safetensors")
         with torch.no_grad():
-            hidden, got = forward(cfg, w, batch, set(hooks))
+            hidden, got = forward(cfg, w, batch, types, set(hooks))
         with open("%s/%d.bin" % (out_dir, index), "wb") as out:
             arrays = [("hidden", hidden)] + [(name, got[name]) for name in hooks]
             for name, a in arrays:

@@ -31,6 +31,46 @@ public interface ModelSession {
    */
   RunResult run(int[][] tokens, Set<String> capture);
 
+  /**
+   * One forward pass with token type (segment) ids, as BERT-style encoders take for text pairs:
+   * {@code tokenTypes[i][j]} is the type of {@code tokens[i][j]}. Null, or all zeros, is the same
+   * as {@link #run(int[][], Set)}.
+   *
+   * <p>The default serves models without token types: it accepts null or all-zero types and
+   * delegates to {@link #run(int[][], Set)}.
+   *
+   * @throws IllegalArgumentException as {@link #run(int[][], Set)}, naming the sequence and
+   *     position when the types do not match the tokens in shape or hold an id the model lacks,
+   *     and naming the model when it takes no token types but some are non-zero
+   */
+  default RunResult run(int[][] tokens, int[][] tokenTypes, Set<String> capture) {
+    if (tokenTypes != null) {
+      for (int i = 0; i < tokenTypes.length; i++) {
+        int[] row = tokenTypes[i];
+        for (int j = 0; row != null && j < row.length; j++) {
+          if (row[j] != 0) {
+            throw new IllegalArgumentException("model " + info().id() + " (" + info().architecture()
+                + ") takes no token types, but tokenTypes[" + i + "][" + j + "] = " + row[j]
+                + "; pass null or zeros");
+          }
+        }
+      }
+    }
+    return run(tokens, capture);
+  }
+
+  /**
+   * Encodes a text pair as the model takes one (BERT: [CLS] first [SEP] second [SEP], types 0 for
+   * the first part, 1 for the second), for {@link #run(int[][], int[][], Set)}.
+   *
+   * @throws UnsupportedOperationException naming the model when it has no pair encoding (the
+   *     default)
+   */
+  default EncodedPair encodePair(String first, String second) {
+    throw new UnsupportedOperationException("model " + info().id() + " (" + info().architecture()
+        + ") has no text-pair encoding");
+  }
+
   /** A trace over a batch of token sequences; see {@link Trace}. */
   Trace trace(int[][] tokens);
 
