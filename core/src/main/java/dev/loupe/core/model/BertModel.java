@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
@@ -121,36 +120,14 @@ public final class BertModel implements HookedTransformer {
    * @throws IllegalArgumentException naming the first missing, unexpected, mis-shaped or non-fp32 weight
    */
   public static BertModel fromWeights(BertConfig config, Map<String, NDArray> weights, NDManager parent) {
-    Map<String, Shape> expected = weightShapes(config);
-    for (Map.Entry<String, Shape> e : expected.entrySet()) {
-      NDArray a = weights.get(e.getKey());
-      if (a == null) {
-        throw new IllegalArgumentException("BERT weight " + e.getKey() + " is missing (expected shape "
-            + e.getValue() + ")");
-      }
-      if (!a.getShape().equals(e.getValue())) {
-        throw new IllegalArgumentException("BERT weight " + e.getKey() + " has shape " + a.getShape()
-            + ", expected " + e.getValue());
-      }
-      if (a.getDataType() != DataType.FLOAT32) {
-        throw new IllegalArgumentException("BERT weight " + e.getKey() + " is " + a.getDataType()
-            + ", expected float32");
-      }
-    }
-    for (String name : weights.keySet()) {
-      if (!expected.containsKey(name) && !name.startsWith("pooler.")
-          && !name.equals("embeddings.position_ids")) {
-        throw new IllegalArgumentException("unexpected weight " + name + " for a BERT with " + config.nLayers()
-            + " layers");
-      }
-    }
     NDManager own = parent.newSubManager();
-    Map<String, NDArray> kept = new LinkedHashMap<>();
-    for (String name : expected.keySet()) {
-      NDArray a = weights.get(name);
-      a.attach(own);
-      a.setName(name);
-      kept.put(name, a);
+    Map<String, NDArray> kept;
+    try {
+      kept = HookPass.adoptWeights(weightShapes(config), weights, name -> name.startsWith("pooler.") || name.equals("embeddings.position_ids"), "BERT weight",
+          name -> " for a BERT with " + config.nLayers() + " layers", own);
+    } catch (RuntimeException e) {
+      own.close();
+      throw e;
     }
     return new BertModel(config, own, kept);
   }

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
@@ -112,34 +111,15 @@ public final class Gpt2Model implements HookedTransformer {
    * @throws IllegalArgumentException naming the first missing, unexpected, mis-shaped or non-fp32 weight
    */
   public static Gpt2Model fromWeights(Gpt2Config config, Map<String, NDArray> weights, NDManager parent) {
-    Map<String, Shape> expected = weightShapes(config);
-    for (Map.Entry<String, Shape> e : expected.entrySet()) {
-      NDArray a = weights.get(e.getKey());
-      if (a == null) {
-        throw new IllegalArgumentException("weight " + e.getKey() + " is missing (expected shape " + e.getValue() + ")");
-      }
-      if (!a.getShape().equals(e.getValue())) {
-        throw new IllegalArgumentException("weight " + e.getKey() + " has shape " + a.getShape() + ", expected "
-            + e.getValue());
-      }
-      if (a.getDataType() != DataType.FLOAT32) {
-        throw new IllegalArgumentException("weight " + e.getKey() + " is " + a.getDataType() + ", expected float32");
-      }
-    }
-    for (String name : weights.keySet()) {
-      if (!expected.containsKey(name) && !name.endsWith(".attn.bias") && !name.endsWith(".attn.masked_bias")
-          && !name.equals("lm_head.weight")) {
-        throw new IllegalArgumentException("unexpected weight " + name + " for a GPT-2 with " + config.nLayer()
-            + " layers");
-      }
-    }
     NDManager own = parent.newSubManager();
-    Map<String, NDArray> kept = new LinkedHashMap<>();
-    for (String name : expected.keySet()) {
-      NDArray a = weights.get(name);
-      a.attach(own);
-      a.setName(name);
-      kept.put(name, a);
+    Map<String, NDArray> kept;
+    try {
+      kept = HookPass.adoptWeights(weightShapes(config), weights, name -> name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias")
+          || name.equals("lm_head.weight"), "weight",
+          name -> " for a GPT-2 with " + config.nLayer() + " layers", own);
+    } catch (RuntimeException e) {
+      own.close();
+      throw e;
     }
     return new Gpt2Model(config, own, kept);
   }

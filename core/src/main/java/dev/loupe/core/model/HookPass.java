@@ -140,4 +140,45 @@ final class HookPass {
       }
     }
   }
+
+  /**
+   * Checks a checkpoint's weights against an architecture's expected names and shapes and adopts
+   * them: every expected weight must be present, of its shape and float32; any other name must be
+   * {@code ignorable} (buffers, tied heads). The expected arrays are attached to {@code own}.
+   *
+   * @param label how messages call a weight, e.g. {@code "weight"} or {@code "BERT weight"}
+   * @param unexpected the tail of the message for an unexpected name, e.g. {@code " for a GPT-2 with 4 layers"}
+   * @return the expected weights by name, in the order of {@code expected}
+   * @throws IllegalArgumentException naming the first missing, mis-shaped, non-fp32 or unexpected weight
+   */
+  static Map<String, NDArray> adoptWeights(Map<String, ai.djl.ndarray.types.Shape> expected,
+      Map<String, NDArray> weights, java.util.function.Predicate<String> ignorable, String label,
+      java.util.function.Function<String, String> unexpected, NDManager own) {
+    for (Map.Entry<String, ai.djl.ndarray.types.Shape> e : expected.entrySet()) {
+      NDArray a = weights.get(e.getKey());
+      if (a == null) {
+        throw new IllegalArgumentException(label + " " + e.getKey() + " is missing (expected shape " + e.getValue() + ")");
+      }
+      if (!a.getShape().equals(e.getValue())) {
+        throw new IllegalArgumentException(label + " " + e.getKey() + " has shape " + a.getShape() + ", expected "
+            + e.getValue());
+      }
+      if (a.getDataType() != ai.djl.ndarray.types.DataType.FLOAT32) {
+        throw new IllegalArgumentException(label + " " + e.getKey() + " is " + a.getDataType() + ", expected float32");
+      }
+    }
+    for (String name : weights.keySet()) {
+      if (!expected.containsKey(name) && !ignorable.test(name)) {
+        throw new IllegalArgumentException("unexpected weight " + name + unexpected.apply(name));
+      }
+    }
+    Map<String, NDArray> kept = new java.util.LinkedHashMap<>();
+    for (String name : expected.keySet()) {
+      NDArray a = weights.get(name);
+      a.attach(own);
+      a.setName(name);
+      kept.put(name, a);
+    }
+    return kept;
+  }
 }

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import dev.loupe.sdk.hook.HookPoint;
@@ -142,33 +141,15 @@ public final class LlamaModel implements HookedTransformer {
    * @throws IllegalArgumentException naming the first missing, unexpected, mis-shaped or non-fp32 weight
    */
   public static LlamaModel fromWeights(LlamaConfig config, Map<String, NDArray> weights, NDManager parent) {
-    Map<String, Shape> expected = weightShapes(config);
-    for (Map.Entry<String, Shape> e : expected.entrySet()) {
-      NDArray a = weights.get(e.getKey());
-      if (a == null) {
-        throw new IllegalArgumentException("weight " + e.getKey() + " is missing (expected shape " + e.getValue() + ")");
-      }
-      if (!a.getShape().equals(e.getValue())) {
-        throw new IllegalArgumentException("weight " + e.getKey() + " has shape " + a.getShape() + ", expected "
-            + e.getValue());
-      }
-      if (a.getDataType() != DataType.FLOAT32) {
-        throw new IllegalArgumentException("weight " + e.getKey() + " is " + a.getDataType() + ", expected float32");
-      }
-    }
-    for (String name : weights.keySet()) {
-      if (!expected.containsKey(name) && !(config.tieWordEmbeddings() && name.equals(LM_HEAD))) {
-        throw new IllegalArgumentException("unexpected weight " + name + " for a " + config.modelType() + " with "
-            + config.numHiddenLayers() + " layers" + (name.endsWith(".bias") ? " and these attention_bias settings" : ""));
-      }
-    }
     NDManager own = parent.newSubManager();
-    Map<String, NDArray> kept = new LinkedHashMap<>();
-    for (String name : expected.keySet()) {
-      NDArray a = weights.get(name);
-      a.attach(own);
-      a.setName(name);
-      kept.put(name, a);
+    Map<String, NDArray> kept;
+    try {
+      kept = HookPass.adoptWeights(weightShapes(config), weights, name -> config.tieWordEmbeddings() && name.equals(LM_HEAD), "weight",
+          name -> " for a " + config.modelType() + " with " + config.numHiddenLayers() + " layers"
+              + (name.endsWith(".bias") ? " and these attention_bias settings" : ""), own);
+    } catch (RuntimeException e) {
+      own.close();
+      throw e;
     }
     return new LlamaModel(config, own, kept);
   }
