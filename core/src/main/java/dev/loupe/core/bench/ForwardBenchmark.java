@@ -33,20 +33,22 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Measures forward-pass throughput of a GPT-2 in Loupe without capture, capturing every residual
+ * Measures forward-pass throughput of a model in Loupe without capture, capturing every residual
  * hook, and capturing them plus copying them to Java float arrays (through {@code toFloatArray},
  * and through a zero-copy buffer view), and compares it with the same
- * weights run by a plain PyTorch eager forward in a Python child process, alternating rounds so
- * that both see the same machine load. Called by {@code loupe bench forward}.
+ * weights run by a plain PyTorch eager forward (GPT-2 or BERT) in a Python child process, alternating
+ * rounds so that both see the same machine load. Called by {@code loupe bench forward}.
  */
 public final class ForwardBenchmark {
   private static final String SCRIPT = "torch_forward.py";
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Architectures torch_forward.py implements; others run without the PyTorch comparison. */
+  private static final Set<String> TORCH_ARCHITECTURES = Set.of("gpt2", "bert");
 
   /**
    * What to measure.
    *
-   * @param model model reference (a GPT-2: the PyTorch side implements that architecture only)
+   * @param model model reference (the PyTorch side implements GPT-2 and BERT; others skip it)
    * @param batch sequences per pass
    * @param seq tokens per sequence
    * @param warmup untimed passes per variant before the first round
@@ -99,7 +101,8 @@ public final class ForwardBenchmark {
    * @param captureCopyCpuOverheadPct the same for capture plus toFloatArray
    * @param captureViewCpuOverheadPct the same for capture plus the copy from a view
    * @param torchCpuOverLoupeCpu median over rounds of PyTorch's process CPU time per pass over Loupe's
-   * @param maxAbsLogitDiff largest |Loupe - PyTorch| over the first batch's logits, NaN when skipped
+   * @param maxAbsLogitDiff largest |Loupe - PyTorch| over the first batch's output (GPT-2 logits,
+   *     BERT last hidden state), NaN when skipped
    * @param hooks residual hooks captured
    */
   public record Result(double plain, double capture, double captureCopy, double captureView, double torch,
@@ -133,7 +136,8 @@ public final class ForwardBenchmark {
         double diff = Double.NaN;
         if (torch != null) {
           diff = maxAbsDiff(session, tokens, torch.logits(tmp.resolve("torch-logits.bin")));
-          out.printf("logits check on the first batch: max |Loupe - PyTorch| = %.3g (%s 1e-4)%n", diff,
+          out.printf("output check on the first batch (%s): max |Loupe - PyTorch| = %.3g (%s 1e-4)%n",
+              session.model().architecture().equals("bert") ? "last hidden state" : "logits", diff,
               diff <= 1e-4 ? "within" : "NOT within");
           torch.command("warmup " + o.warmup());
         }
@@ -274,7 +278,7 @@ public final class ForwardBenchmark {
     try (RunResult r = s.run(tokens, Set.of())) {
       float[] loupe = r.output().toFloatArray();
       if (loupe.length != torchLogits.length) {
-        throw new IllegalStateException("PyTorch logits have " + torchLogits.length + " values, Loupe's "
+        throw new IllegalStateException("PyTorch output has " + torchLogits.length + " values, Loupe's "
             + loupe.length + "; the two forwards disagree on the output shape");
       }
       double max = 0;
@@ -373,9 +377,9 @@ public final class ForwardBenchmark {
         out.println("PyTorch comparison skipped: " + o.python() + " is not an executable file");
         return null;
       }
-      if (!s.model().architecture().equals("gpt2")) {
-        out.println("PyTorch comparison skipped: torch_forward.py implements GPT-2 only, and " + o.model() + " is "
-            + s.model().architecture());
+      if (!TORCH_ARCHITECTURES.contains(s.model().architecture())) {
+        out.println("PyTorch comparison skipped: torch_forward.py implements gpt2 and bert only, and " + o.model()
+            + " is " + s.model().architecture());
         return null;
       }
       Path modelDir = tmp.resolve("model");

@@ -1,11 +1,14 @@
-"""PyTorch eager GPT-2 forward throughput, the comparison point of `loupe bench forward`.
+"""PyTorch eager GPT-2 / BERT forward throughput, the comparison point of `loupe bench forward`.
 
 Usage: python3 torch_forward.py MODEL_DIR TOKENS_JSON
-MODEL_DIR is a Hugging Face-style directory (config.json + model.safetensors, float32);
-TOKENS_JSON one batch, a list of equal-length lists of token ids. The process reads commands
+MODEL_DIR is a Hugging Face-style directory (config.json + model.safetensors, float32) whose
+config.json model_type is gpt2 (output: logits) or bert (output: the last hidden state);
+TOKENS_JSON one batch, a list of equal-length lists of token ids, so BERT needs no padding mask
+(every position is real) and runs with token type 0 throughout. The process reads commands
 from stdin, one a line, and answers each with one JSON line on stdout, so that the Java side can
 alternate its own rounds with these without paying torch's import each time:
-  logits OUT_FILE   one pass; writes its logits as little-endian float32 [batch, pos, vocab]
+  logits OUT_FILE   one pass; writes its output as little-endian float32: GPT-2 logits
+                    [batch, pos, vocab], BERT last hidden state [batch, pos, hidden]
   warmup N          N untimed passes (N may be 0); answers {"passes"}
   round N           N > 0 timed passes; answers {"passes", "seconds", "tokens_per_s", "cpu_ms_per_pass"}
                     (CPU time of the whole process, all threads)
@@ -39,9 +42,10 @@ def load_safetensors(path):
     return tensors
 
 
-def strip_prefix(w):
-    # Saved directories may name weights "transformer.h.0..." (GPT2LMHeadModel) or "h.0...".
-    return {(k[len("transformer."):] if k.startswith("transformer.") else k): v for k, v in w.items()}
+def strip_prefix(w, prefix):
+    # Saved directories may name weights "transformer.h.0..." (GPT2LMHeadModel) or "h.0...", and
+    # "bert.encoder..." (BertForMaskedLM and friends) or "encoder...".
+    return {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in w.items()}
 
 
 class Gpt2:
@@ -77,12 +81,73 @@ class Gpt2:
         return x @ self.unembed
 
 
+class Bert:
+    """Post-LayerNorm encoder with learned absolute positions and exact (erf) GELU, no attention mask."""
+
+    def __init__(self, cfg, w):
+        for field, expected in (("hidden_act", "gelu"), ("position_embedding_type", "absolute")):
+            if cfg.get(field, expected) != expected:
+                raise ValueError("config.json %s is %r; this benchmark implements %r only"
+                                 % (field, cfg[field], expected))
+        self.eps = cfg.get("layer_norm_eps", 1e-12)
+        self.d = cfg["hidden_size"]
+        self.h = cfg["num_attention_heads"]
+        self.layers = cfg["num_hidden_layers"]
+        self.w = w
+        # Query, key and value as one [d, 3d] matrix so that each layer does one projection, as GPT-2 does.
+        self.qkv = []
+        for layer in range(self.layers):
+            p = "encoder.layer.%d.attention.self." % layer
+            self.qkv.append((torch.cat([w[p + n + ".bias"] for n in ("query", "key", "value")]),
+                             torch.cat([w[p + n + ".weight"] for n in ("query", "key", "value")]).t().contiguous()))
+        self.t = {k: v.t().contiguous() for k, v in w.items()
+                  if k.endswith("dense.weight") and k.startswith("encoder.")}
+
+    def linear(self, x, name):
+        return torch.addmm(self.w[name + ".bias"], x, self.t[name + ".weight"])
+
+    def forward(self, ids):
+        w, d, h = self.w, self.d, self.h
+        b, t = ids.shape
+        dh = d // h
+        # Token type 0 everywhere: the batch has no segment ids.
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = F.layer_norm(x, (d,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        x = x.reshape(b * t, d)
+        scale = 1.0 / (dh ** 0.5)
+        for layer in range(self.layers):
+            p = "encoder.layer.%d." % layer
+            bias, weight = self.qkv[layer]
+            q, k, v = torch.addmm(bias, x, weight).view(b, t, 3, h, dh).permute(2, 0, 3, 1, 4)
+            scores = (q @ k.transpose(-1, -2)) * scale
+            z = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b * t, d)
+            x = F.layer_norm(x + self.linear(z, p + "attention.output.dense"), (d,),
+                             w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
+                             self.eps)
+            m = F.gelu(self.linear(x, p + "intermediate.dense"))
+            x = F.layer_norm(x + self.linear(m, p + "output.dense"), (d,), w[p + "output.LayerNorm.weight"],
+                             w[p + "output.LayerNorm.bias"], self.eps)
+        return x.view(b, t, d)
+
+
+def load_model(model_dir):
+    with open(model_dir + "/config.json") as f:
+        cfg = json.load(f)
+    weights = load_safetensors(model_dir + "/model.safetensors")
+    kind = cfg.get("model_type")
+    if kind == "gpt2":
+        return Gpt2(cfg, strip_prefix(weights, "transformer."))
+    if kind == "bert":
+        return Bert(cfg, strip_prefix(weights, "bert."))
+    raise ValueError("%s/config.json model_type is %r; this benchmark implements 'gpt2' and 'bert'"
+                     % (model_dir, kind))
+
+
 def main():
     model_dir, tokens_json = sys.argv[1:3]
     torch.set_num_threads(2)
-    with open(model_dir + "/config.json") as f:
-        cfg = json.load(f)
-    model = Gpt2(cfg, strip_prefix(load_safetensors(model_dir + "/model.safetensors")))
+    model = load_model(model_dir)
     with open(tokens_json) as f:
         ids = torch.tensor(json.load(f), dtype=torch.long)
     tokens = ids.numel()

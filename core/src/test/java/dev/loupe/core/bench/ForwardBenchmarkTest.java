@@ -52,6 +52,19 @@ class ForwardBenchmarkTest {
   }
 
   @Test
+  void pytorchBertForwardProducesLoupesLastHiddenStateOnTheSameWeights() throws Exception {
+    assumeTrue(torchAvailable(), "python3 with torch is not installed");
+
+    ForwardBenchmark.Result r = ForwardBenchmark.run(
+        new ForwardBenchmark.Options("random-bert:2x64@3", 2, 16, 0, 1, 1, PYTHON.toString()), out);
+
+    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("(last hidden state)")
+        .doesNotContain("PyTorch comparison skipped");
+    assertThat(r.maxAbsLogitDiff()).isLessThan(1e-4);
+    assertThat(r.torch()).isPositive();
+  }
+
+  @Test
   void rejectsANonPositivePassCountNamingTheField() {
     assertThatThrownBy(() -> new ForwardBenchmark.Options("tiny", 8, 256, 2, 0, 5, null))
         .isInstanceOf(IllegalArgumentException.class)
