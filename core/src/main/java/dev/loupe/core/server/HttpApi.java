@@ -70,7 +70,7 @@ public final class HttpApi {
 
   Router router() {
     Router r = Router.router(node.vertx());
-    r.route("/api/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
+    r.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
     r.get("/api/health").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "ok")
         .put("node", node.nodeId()).put("clustered", node.clustered())));
     r.get("/api/methods").handler(this::methods);
