@@ -1,9 +1,9 @@
 package dev.loupe.core.model;
 
+import static dev.loupe.core.model.ConfigFields.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 
 /**
  * Shape of a BERT encoder (the Hugging Face {@code BertConfig} fields Loupe uses): what
@@ -22,7 +22,6 @@ public record BertConfig(int vocabSize, int maxPositions, int typeVocabSize, int
     int intermediateSize, double layerNormEps) {
   /** config.json's {@code model_type} for BERT. */
   public static final String MODEL_TYPE = "bert";
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   public BertConfig {
     positive("vocab_size", vocabSize);
@@ -38,12 +37,6 @@ public record BertConfig(int vocabSize, int maxPositions, int typeVocabSize, int
     }
     if (!(layerNormEps > 0) || layerNormEps >= 1) {
       throw new IllegalArgumentException("layer_norm_eps must be in (0, 1), got " + layerNormEps);
-    }
-  }
-
-  private static void positive(String field, int v) {
-    if (v <= 0) {
-      throw new IllegalArgumentException(field + " must be positive, got " + v);
     }
   }
 
@@ -68,15 +61,7 @@ public record BertConfig(int vocabSize, int maxPositions, int typeVocabSize, int
    *     exact {@code gelu}, a position embedding other than {@code absolute})
    */
   public static BertConfig fromJson(String json) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(json);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("config.json is not valid JSON: " + e.getMessage(), e);
-    }
-    if (root == null || !root.isObject()) {
-      throw new IllegalArgumentException("config.json must be a JSON object");
-    }
+    JsonNode root = ConfigFields.parse(json);
     JsonNode mt = root.get("model_type");
     if (!isAbsent(mt) && !MODEL_TYPE.equals(mt.asText())) {
       throw new IllegalArgumentException("config field model_type is '" + mt.asText() + "', expected '"
@@ -101,7 +86,7 @@ public record BertConfig(int vocabSize, int maxPositions, int typeVocabSize, int
 
   /** This config as a Hugging Face BERT {@code config.json} document. */
   public String toJson() {
-    ObjectNode o = JSON.createObjectNode();
+    ObjectNode o = newDocument();
     o.put("model_type", MODEL_TYPE);
     o.putArray("architectures").add("BertModel");
     o.put("vocab_size", vocabSize);
@@ -115,56 +100,7 @@ public record BertConfig(int vocabSize, int maxPositions, int typeVocabSize, int
     o.put("hidden_act", "gelu");
     o.put("position_embedding_type", "absolute");
     o.put("torch_dtype", "float32");
-    try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write config JSON", e);
-    }
+    return write(o);
   }
 
-  private static boolean isAbsent(JsonNode n) {
-    return n == null || n.isNull();
-  }
-
-  private static String optText(JsonNode root, String field, String dflt) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      return dflt;
-    }
-    if (!n.isTextual()) {
-      throw new IllegalArgumentException("config field " + field + " must be a string, got " + n);
-    }
-    return n.textValue();
-  }
-
-  private static int intField(JsonNode root, String field) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      throw new IllegalArgumentException("config.json is missing field " + field);
-    }
-    return intValue(n, field);
-  }
-
-  private static int optInt(JsonNode root, String field, int dflt) {
-    JsonNode n = root.get(field);
-    return isAbsent(n) ? dflt : intValue(n, field);
-  }
-
-  private static int intValue(JsonNode n, String field) {
-    if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-      throw new IllegalArgumentException("config field " + field + " must be an integer, got " + n);
-    }
-    return n.intValue();
-  }
-
-  private static double optDouble(JsonNode root, String field, double dflt) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      return dflt;
-    }
-    if (!n.isNumber()) {
-      throw new IllegalArgumentException("config field " + field + " must be a number, got " + n);
-    }
-    return n.doubleValue();
-  }
 }

@@ -1,9 +1,9 @@
 package dev.loupe.core.model;
 
+import static dev.loupe.core.model.ConfigFields.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 
 /**
  * The shape of a GPT-2 model, read from and written to a Hugging Face {@code config.json} (same
@@ -17,7 +17,6 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
   /** The only activation this runtime implements (GPT-2's tanh approximation of GELU). */
   public static final String GELU_NEW = "gelu_new";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
    * Validates every field.
@@ -42,12 +41,6 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
     if (!GELU_NEW.equals(activationFunction)) {
       throw new IllegalArgumentException("config field activation_function is '" + activationFunction
           + "'; only '" + GELU_NEW + "' is supported");
-    }
-  }
-
-  private static void positive(String field, int v) {
-    if (v <= 0) {
-      throw new IllegalArgumentException("config field " + field + " must be > 0, got " + v);
     }
   }
 
@@ -78,15 +71,7 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
    * @throws IllegalArgumentException naming the field that is missing, of the wrong type or out of range
    */
   public static Gpt2Config fromJson(String json) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(json);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("config.json is not valid JSON: " + e.getMessage(), e);
-    }
-    if (root == null || !root.isObject()) {
-      throw new IllegalArgumentException("config.json must be a JSON object");
-    }
+    JsonNode root = ConfigFields.parse(json);
     JsonNode mt = root.get("model_type");
     if (mt != null && !mt.isNull() && !"gpt2".equals(mt.asText())) {
       throw new IllegalArgumentException("config field model_type is '" + mt.asText() + "', expected 'gpt2'");
@@ -108,24 +93,9 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
         intField(root, "n_layer"), intField(root, "n_head"), nInner, eps, activation);
   }
 
-  private static int intField(JsonNode root, String field) {
-    JsonNode n = root.get(field);
-    if (n == null || n.isNull()) {
-      throw new IllegalArgumentException("config.json is missing field " + field);
-    }
-    return intValue(n, field);
-  }
-
-  private static int intValue(JsonNode n, String field) {
-    if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-      throw new IllegalArgumentException("config field " + field + " must be an integer, got " + n);
-    }
-    return n.intValue();
-  }
-
   /** This config as a Hugging Face GPT-2 {@code config.json} document. */
   public String toJson() {
-    ObjectNode o = JSON.createObjectNode();
+    ObjectNode o = newDocument();
     o.put("model_type", "gpt2");
     o.putArray("architectures").add("GPT2LMHeadModel");
     o.put("vocab_size", vocabSize);
@@ -139,10 +109,6 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
     o.put("activation_function", activationFunction);
     o.put("tie_word_embeddings", true);
     o.put("torch_dtype", "float32");
-    try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write config JSON", e);
-    }
+    return write(o);
   }
 }

@@ -1,9 +1,9 @@
 package dev.loupe.core.model;
 
+import static dev.loupe.core.model.ConfigFields.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.util.List;
 
 /**
@@ -30,7 +30,6 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
   /** The {@code model_type} values of this family. */
   public static final List<String> MODEL_TYPES = List.of("llama", "mistral", "qwen2");
 
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
    * RoPE frequency scaling as in {@code transformers}' {@code rope_scaling}.
@@ -128,12 +127,6 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     }
     if (modelType.equals("mistral") && attentionBias) {
       throw new IllegalArgumentException("config field attention_bias is true, but mistral has no attention biases");
-    }
-  }
-
-  private static void positive(String field, int v) {
-    if (v <= 0) {
-      throw new IllegalArgumentException("config field " + field + " must be > 0, got " + v);
     }
   }
 
@@ -249,15 +242,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
    *     range or set to something this runtime does not compute
    */
   public static LlamaConfig fromJson(String json) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(json);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("config.json is not valid JSON: " + e.getMessage(), e);
-    }
-    if (root == null || !root.isObject()) {
-      throw new IllegalArgumentException("config.json must be a JSON object");
-    }
+    JsonNode root = ConfigFields.parse(json);
     JsonNode mt = root.get("model_type");
     if (mt == null || !mt.isTextual()) {
       throw new IllegalArgumentException("config field model_type is missing; expected one of " + MODEL_TYPES);
@@ -346,67 +331,9 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     return new RopeScaling(t.textValue(), factor, Double.NaN, Double.NaN, 0);
   }
 
-  private static boolean isAbsent(JsonNode n) {
-    return n == null || n.isNull();
-  }
-
-  private static JsonNode required(JsonNode root, String key, String field) {
-    JsonNode n = root.get(key);
-    if (isAbsent(n)) {
-      throw new IllegalArgumentException("config.json is missing field " + field);
-    }
-    return n;
-  }
-
-  private static int intField(JsonNode root, String field) {
-    return intValue(required(root, field, field), field);
-  }
-
-  private static int optInt(JsonNode root, String field, int dflt) {
-    JsonNode n = root.get(field);
-    return isAbsent(n) ? dflt : intValue(n, field);
-  }
-
-  private static int intValue(JsonNode n, String field) {
-    if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-      throw new IllegalArgumentException("config field " + field + " must be an integer, got " + n);
-    }
-    return n.intValue();
-  }
-
-  private static double numberField(JsonNode root, String key, String field) {
-    JsonNode n = required(root, key, field);
-    if (!n.isNumber()) {
-      throw new IllegalArgumentException("config field " + field + " must be a number, got " + n);
-    }
-    return n.doubleValue();
-  }
-
-  private static double optDouble(JsonNode root, String field, double dflt) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      return dflt;
-    }
-    if (!n.isNumber()) {
-      throw new IllegalArgumentException("config field " + field + " must be a number, got " + n);
-    }
-    return n.doubleValue();
-  }
-
-  private static boolean optBool(JsonNode root, String field, boolean dflt) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      return dflt;
-    }
-    if (!n.isBoolean()) {
-      throw new IllegalArgumentException("config field " + field + " must be true or false, got " + n);
-    }
-    return n.booleanValue();
-  }
-
   /** This config as a Hugging Face {@code config.json} document for its model_type. */
   public String toJson() {
-    ObjectNode o = JSON.createObjectNode();
+    ObjectNode o = newDocument();
     o.put("model_type", modelType);
     String arch = switch (modelType) {
       case "mistral" -> "MistralForCausalLM";
@@ -450,10 +377,6 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     }
     o.put("hidden_act", hiddenAct);
     o.put("torch_dtype", "float32");
-    try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write config JSON", e);
-    }
+    return write(o);
   }
 }

@@ -1,9 +1,9 @@
 package dev.loupe.core.model;
 
+import static dev.loupe.core.model.ConfigFields.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 
 /**
  * The shape of a GPT-NeoX model (model_type {@code gpt_neox}: Pythia, GPT-NeoX-20B, ...), read from
@@ -25,7 +25,6 @@ public record NeoxConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
   /** The only activation this runtime implements: transformers' "gelu", the exact erf form. */
   public static final String GELU = "gelu";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
    * Validates every field.
@@ -65,12 +64,6 @@ public record NeoxConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
     if (!(ropeScalingFactor >= 1) || Double.isInfinite(ropeScalingFactor)) {
       throw new IllegalArgumentException("config field rope_scaling.factor must be a number >= 1, got "
           + ropeScalingFactor);
-    }
-  }
-
-  private static void positive(String field, int v) {
-    if (v <= 0) {
-      throw new IllegalArgumentException("config field " + field + " must be > 0, got " + v);
     }
   }
 
@@ -135,15 +128,7 @@ public record NeoxConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
    *     range or set to something this runtime does not compute
    */
   public static NeoxConfig fromJson(String json) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(json);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("config.json is not valid JSON: " + e.getMessage(), e);
-    }
-    if (root == null || !root.isObject()) {
-      throw new IllegalArgumentException("config.json must be a JSON object");
-    }
+    JsonNode root = ConfigFields.parse(json);
     JsonNode mt = root.get("model_type");
     if (!isAbsent(mt) && !MODEL_TYPE.equals(mt.asText())) {
       throw new IllegalArgumentException("config field model_type is '" + mt.asText() + "', expected '"
@@ -190,55 +175,9 @@ public record NeoxConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
     return f.doubleValue();
   }
 
-  private static boolean isAbsent(JsonNode n) {
-    return n == null || n.isNull();
-  }
-
-  private static int intField(JsonNode root, String field) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      throw new IllegalArgumentException("config.json is missing field " + field);
-    }
-    return intValue(n, field);
-  }
-
-  private static int optInt(JsonNode root, String field, int dflt) {
-    JsonNode n = root.get(field);
-    return isAbsent(n) ? dflt : intValue(n, field);
-  }
-
-  private static int intValue(JsonNode n, String field) {
-    if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-      throw new IllegalArgumentException("config field " + field + " must be an integer, got " + n);
-    }
-    return n.intValue();
-  }
-
-  private static double optDouble(JsonNode root, String field, double dflt) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      return dflt;
-    }
-    if (!n.isNumber()) {
-      throw new IllegalArgumentException("config field " + field + " must be a number, got " + n);
-    }
-    return n.doubleValue();
-  }
-
-  private static boolean optBool(JsonNode root, String field, boolean dflt) {
-    JsonNode n = root.get(field);
-    if (isAbsent(n)) {
-      return dflt;
-    }
-    if (!n.isBoolean()) {
-      throw new IllegalArgumentException("config field " + field + " must be true or false, got " + n);
-    }
-    return n.booleanValue();
-  }
-
   /** This config as a Hugging Face GPT-NeoX {@code config.json} document. */
   public String toJson() {
-    ObjectNode o = JSON.createObjectNode();
+    ObjectNode o = newDocument();
     o.put("model_type", MODEL_TYPE);
     o.putArray("architectures").add("GPTNeoXForCausalLM");
     o.put("vocab_size", vocabSize);
@@ -263,10 +202,6 @@ public record NeoxConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
       r.put("factor", ropeScalingFactor);
     }
     o.put("torch_dtype", "float32");
-    try {
-      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write config JSON", e);
-    }
+    return write(o);
   }
 }
