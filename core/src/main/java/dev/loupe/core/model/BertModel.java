@@ -60,17 +60,8 @@ public final class BertModel implements HookedTransformer {
       }
     }
     this.hookNames = List.copyOf(names);
-    Map<String, Integer> widths = new LinkedHashMap<>();
-    for (String h : hookNames) {
-      widths.put(h, widthOf(HookPoint.parse(h).site()));
-    }
-    this.hookWidths = Collections.unmodifiableMap(widths);
-    this.blockHookNames = new String[config.nLayers()][HookPoint.BLOCK_SITES.size()];
-    for (int l = 0; l < config.nLayers(); l++) {
-      for (int i = 0; i < HookPoint.BLOCK_SITES.size(); i++) {
-        blockHookNames[l][i] = HookPoint.block(l, HookPoint.BLOCK_SITES.get(i));
-      }
-    }
+    this.hookWidths = HookPass.hookWidths(hookNames, this::widthOf);
+    this.blockHookNames = HookPass.blockHookTable(config.nLayers());
   }
 
   private int widthOf(String site) {
@@ -215,16 +206,6 @@ public final class BertModel implements HookedTransformer {
   @Override
   public Map<String, NDArray> weights() {
     return weights;
-  }
-
-  @Override
-  public NDArray weight(String name) {
-    NDArray a = weights.get(name);
-    if (a == null) {
-      throw new IllegalArgumentException("BERT has no weight '" + name + "'; expected names such as "
-          + "embeddings.word_embeddings.weight, encoder.layer.0.attention.self.query.weight");
-    }
-    return a;
   }
 
   @Override

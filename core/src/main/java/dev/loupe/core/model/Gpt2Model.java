@@ -47,17 +47,8 @@ public final class Gpt2Model implements HookedTransformer {
     this.weights = Collections.unmodifiableMap(weights);
     this.unembedding = weights.get("wte.weight").transpose(1, 0);
     this.hookNames = List.copyOf(HookPoint.standardNames(config.nLayer(), true));
-    Map<String, Integer> widths = new LinkedHashMap<>();
-    for (String h : hookNames) {
-      widths.put(h, widthOf(HookPoint.parse(h).site()));
-    }
-    this.hookWidths = Collections.unmodifiableMap(widths);
-    this.blockHookNames = new String[config.nLayer()][HookPoint.BLOCK_SITES.size()];
-    for (int l = 0; l < config.nLayer(); l++) {
-      for (int i = 0; i < HookPoint.BLOCK_SITES.size(); i++) {
-        blockHookNames[l][i] = HookPoint.block(l, HookPoint.BLOCK_SITES.get(i));
-      }
-    }
+    this.hookWidths = HookPass.hookWidths(hookNames, this::widthOf);
+    this.blockHookNames = HookPass.blockHookTable(config.nLayer());
   }
 
   private int widthOf(String site) {
@@ -212,21 +203,6 @@ public final class Gpt2Model implements HookedTransformer {
   @Override
   public Map<String, NDArray> weights() {
     return weights;
-  }
-
-  /**
-   * One weight by Hugging Face name.
-   *
-   * @throws IllegalArgumentException naming the weight when there is none of that name
-   */
-  @Override
-  public NDArray weight(String name) {
-    NDArray a = weights.get(name);
-    if (a == null) {
-      throw new IllegalArgumentException("GPT-2 has no weight '" + name + "'; expected names such as wte.weight, "
-          + "h.0.attn.c_attn.weight, ln_f.weight");
-    }
-    return a;
   }
 
   /** Every hook name, in forward order. */

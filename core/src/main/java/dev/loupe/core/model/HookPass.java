@@ -1,5 +1,7 @@
 package dev.loupe.core.model;
 
+import dev.loupe.sdk.hook.HookPoint;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -180,5 +182,25 @@ final class HookPass {
       kept.put(name, a);
     }
     return kept;
+  }
+
+  /** {@code table[layer][i]} = the name of {@link HookPoint#BLOCK_SITES}{@code .get(i)} in that block. */
+  static String[][] blockHookTable(int nLayers) {
+    String[][] t = new String[nLayers][HookPoint.BLOCK_SITES.size()];
+    for (int l = 0; l < nLayers; l++) {
+      for (int i = 0; i < HookPoint.BLOCK_SITES.size(); i++) {
+        t[l][i] = HookPoint.block(l, HookPoint.BLOCK_SITES.get(i));
+      }
+    }
+    return t;
+  }
+
+  /** The last-axis width of every hook, from its site's width (read-only, in hook order). */
+  static Map<String, Integer> hookWidths(java.util.List<String> hookNames, java.util.function.ToIntFunction<String> widthOfSite) {
+    Map<String, Integer> widths = new java.util.LinkedHashMap<>();
+    for (String h : hookNames) {
+      widths.put(h, widthOfSite.applyAsInt(HookPoint.parse(h).site()));
+    }
+    return java.util.Collections.unmodifiableMap(widths);
   }
 }

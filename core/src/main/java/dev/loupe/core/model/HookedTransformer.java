@@ -49,9 +49,17 @@ public interface HookedTransformer extends AutoCloseable {
   /**
    * One weight by Hugging Face name.
    *
-   * @throws IllegalArgumentException naming the weight when there is none of that name
+   * @throws IllegalArgumentException naming the weight, and a few names the model does have, when
+   *     there is none of that name
    */
-  NDArray weight(String name);
+  default NDArray weight(String name) {
+    NDArray a = weights().get(name);
+    if (a == null) {
+      throw new IllegalArgumentException(architecture() + " model has no weight '" + name + "'; it has e.g. "
+          + weights().keySet().stream().limit(3).toList());
+    }
+    return a;
+  }
 
   /** Every hook name, in forward order. */
   List<String> hookNames();

@@ -63,17 +63,8 @@ public final class LlamaModel implements HookedTransformer {
     this.unembedding = weights.get(config.tieWordEmbeddings() ? EMBED : LM_HEAD).transpose(1, 0);
     this.inverseFrequencies = config.ropeInverseFrequencies();
     this.hookNames = List.copyOf(HookPoint.standardNames(config.numHiddenLayers(), false));
-    Map<String, Integer> widths = new LinkedHashMap<>();
-    for (String h : hookNames) {
-      widths.put(h, widthOf(HookPoint.parse(h).site()));
-    }
-    this.hookWidths = Collections.unmodifiableMap(widths);
-    this.blockHookNames = new String[config.numHiddenLayers()][HookPoint.BLOCK_SITES.size()];
-    for (int l = 0; l < config.numHiddenLayers(); l++) {
-      for (int i = 0; i < HookPoint.BLOCK_SITES.size(); i++) {
-        blockHookNames[l][i] = HookPoint.block(l, HookPoint.BLOCK_SITES.get(i));
-      }
-    }
+    this.hookWidths = HookPass.hookWidths(hookNames, this::widthOf);
+    this.blockHookNames = HookPass.blockHookTable(config.numHiddenLayers());
   }
 
   private int widthOf(String site) {
@@ -237,16 +228,6 @@ public final class LlamaModel implements HookedTransformer {
   @Override
   public Map<String, NDArray> weights() {
     return weights;
-  }
-
-  @Override
-  public NDArray weight(String name) {
-    NDArray a = weights.get(name);
-    if (a == null) {
-      throw new IllegalArgumentException(config.modelType() + " model has no weight '" + name
-          + "'; expected names such as " + EMBED + ", model.layers.0.self_attn.q_proj.weight, " + NORM);
-    }
-    return a;
   }
 
   @Override

@@ -72,17 +72,8 @@ public final class NeoxModel implements HookedTransformer {
       names.removeIf(h -> h.endsWith(".hook_resid_mid"));
     }
     this.hookNames = List.copyOf(names);
-    Map<String, Integer> widths = new LinkedHashMap<>();
-    for (String h : hookNames) {
-      widths.put(h, widthOf(HookPoint.parse(h).site()));
-    }
-    this.hookWidths = Collections.unmodifiableMap(widths);
-    this.blockHookNames = new String[config.numHiddenLayers()][HookPoint.BLOCK_SITES.size()];
-    for (int l = 0; l < config.numHiddenLayers(); l++) {
-      for (int i = 0; i < HookPoint.BLOCK_SITES.size(); i++) {
-        blockHookNames[l][i] = HookPoint.block(l, HookPoint.BLOCK_SITES.get(i));
-      }
-    }
+    this.hookWidths = HookPass.hookWidths(hookNames, this::widthOf);
+    this.blockHookNames = HookPass.blockHookTable(config.numHiddenLayers());
   }
 
   private int widthOf(String site) {
@@ -241,16 +232,6 @@ public final class NeoxModel implements HookedTransformer {
   @Override
   public Map<String, NDArray> weights() {
     return weights;
-  }
-
-  @Override
-  public NDArray weight(String name) {
-    NDArray a = weights.get(name);
-    if (a == null) {
-      throw new IllegalArgumentException("gpt_neox model has no weight '" + name + "'; expected names such as "
-          + EMBED + ", gpt_neox.layers.0.attention.query_key_value.weight, " + FINAL_NORM + ".weight");
-    }
-    return a;
   }
 
   @Override
