@@ -32,7 +32,7 @@ public final class Corpora {
       throw new IllegalArgumentException("corpus reference is empty; expected one of " + forms());
     }
     if (ref.equals(EUROPARL)) {
-      return Europarl.read(0).stream().map(s -> new Document(s.index(), s.body(), null));
+      return Europarl.speeches().map(s -> new Document(s.index(), s.body(), null));
     }
     Path path = Path.of(ref);
     if (!Files.exists(path)) {

