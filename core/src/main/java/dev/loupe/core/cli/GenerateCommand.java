@@ -1,5 +1,6 @@
 package dev.loupe.core.cli;
 
+import dev.loupe.core.model.TokenSampler;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.loupe.core.session.LocalModelSession;

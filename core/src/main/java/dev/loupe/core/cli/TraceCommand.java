@@ -1,5 +1,6 @@
 package dev.loupe.core.cli;
 
+import dev.loupe.core.model.TokenSampler;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -36,7 +36,6 @@ public final class Gpt2Model implements HookedTransformer {
   private final Gpt2Config config;
   private final NDManager manager;
   private final Map<String, NDArray> weights;
-  private final NDArray unembedding;
   private final List<String> hookNames;
   private final Map<String, Integer> hookWidths;
   private final String[][] blockHookNames;
@@ -45,7 +44,6 @@ public final class Gpt2Model implements HookedTransformer {
     this.config = config;
     this.manager = manager;
     this.weights = Collections.unmodifiableMap(weights);
-    this.unembedding = weights.get("wte.weight").transpose(1, 0);
     this.hookNames = List.copyOf(HookPoint.standardNames(config.nLayer(), true));
     this.hookWidths = HookPass.hookWidths(hookNames, this::widthOf);
     this.blockHookNames = HookPass.blockHookTable(config.nLayer());
@@ -274,7 +272,9 @@ public final class Gpt2Model implements HookedTransformer {
       }
       NDArray fin = layerNorm(resid, "ln_f");
       fin = p.at("ln_final.hook_normalized", fin);
-      NDArray logits = fin.matMul(unembedding);
+      NDArray wt = unembedding();
+      NDArray logits = fin.matMul(wt);
+      wt.close();
       return p.result(logits, lengths, out);
     }
   }
@@ -326,7 +326,9 @@ public final class Gpt2Model implements HookedTransformer {
     NDArray inner = x.mul(x).muli(x).muli(0.044715f).addi(x).muli((float) Math.sqrt(2.0 / Math.PI));
     NDArray t = inner.tanh();
     p.free(inner);
-    NDArray y = t.addi(1f).muli(x).muli(0.5f);
+    // Not in place on t: tanh's backward needs its own output, so autograd (training) must see it unchanged.
+    NDArray y = t.add(1f).muli(x).muli(0.5f);
+    p.free(t);
     return y;
   }
 
@@ -350,9 +352,16 @@ public final class Gpt2Model implements HookedTransformer {
           + ", got shape " + s);
     }
     NDArray x = layerNorm(residual, "ln_f");
-    NDArray logits = x.matMul(unembedding);
+    NDArray wt = unembedding();
+    NDArray logits = x.matMul(wt);
     x.close();
+    wt.close();
     return logits;
+  }
+
+  // A fresh transposed view of the tied embedding per pass, so gradients reach wte.weight when training.
+  private NDArray unembedding() {
+    return weights.get("wte.weight").transpose(1, 0);
   }
 
   /** Frees the weights' native memory. */

@@ -97,7 +97,18 @@ final class HookPass {
         ids[b * seq + i] = tokens[b][i];
       }
     }
-    return m.create(ids, new Shape((long) tokens.length * seq));
+    return owned(m.create(ids, new Shape((long) tokens.length * seq)));
+  }
+
+  /**
+   * A copy that owns its memory. Arrays made from Java buffers may share the buffer, which is
+   * released when the array is closed; autograd keeps index tensors for the backward pass after
+   * the forward has closed its arrays, so those must not point into Java memory.
+   */
+  static NDArray owned(NDArray fromJava) {
+    NDArray copy = fromJava.duplicate();
+    fromJava.close();
+    return copy;
   }
 
   /** [batch, 1, seq, seq]: 0 where query i may attend key j (j <= i and j a real token), -inf elsewhere. */

@@ -1,5 +1,6 @@
 package dev.loupe.core.cli;
 
+import dev.loupe.core.model.TokenSampler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

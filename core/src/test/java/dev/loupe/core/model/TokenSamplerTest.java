@@ -1,4 +1,4 @@
-package dev.loupe.core.cli;
+package dev.loupe.core.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.loupe.core.cli;
+package dev.loupe.core.model;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -110,7 +110,7 @@ public final class TokenSampler {
   }
 
   /** Softmax of a float row, in double. */
-  static double[] softmax(float[] logits, int offset, int n) {
+  public static double[] softmax(float[] logits, int offset, int n) {
     double[] x = new double[n];
     for (int i = 0; i < n; i++) {
       x[i] = logits[offset + i];
@@ -129,7 +129,7 @@ public final class TokenSampler {
    * Token ids by descending logit, ties by ascending id: a primitive sort of (logit, id) packed in
    * one long, several times faster than sorting boxed ids over a 128k vocabulary at every step.
    */
-  static int[] byDescendingLogit(float[] logits, int offset, int n) {
+  public static int[] byDescendingLogit(float[] logits, int offset, int n) {
     long[] keys = new long[n];
     for (int i = 0; i < n; i++) {
       int bits = Float.floatToIntBits(logits[offset + i] + 0.0f); // -0 + 0 = +0: equal logits, equal keys
