@@ -15,14 +15,14 @@ public final class ModelRegistry {
   private final List<ModelResolver> resolvers = new CopyOnWriteArrayList<>();
 
   /**
-   * A registry with the built-in references ({@code tiny}, {@code random-gpt2:...},
+   * A registry with the built-in references (the shipped {@code demo} and {@code demo-ft}, {@code tiny}, {@code random-gpt2:...},
    * {@code random-llama:...}, {@code random-neox:...}, {@code random-bert:...}, the ONNX sentence encoders {@code bge-small-en[-v1.5]}, {@code all-minilm-l6-v2-q}),
    * {@code hf:ORG/NAME[@REVISION]} (hub cache, downloading when online) and local Hugging Face
    * directories; the names come first, so a directory called {@code tiny} is opened
    * as {@code ./tiny}.
    */
   public static ModelRegistry withDefaults() {
-    return new ModelRegistry().register(ModelRefs.tiny()).register(ModelRefs.randomGpt2())
+    return new ModelRegistry().register(new ShippedModels()).register(ModelRefs.tiny()).register(ModelRefs.randomGpt2())
         .register(ModelRefs.randomLlama()).register(ModelRefs.randomNeox())
         .register(ModelRefs.randomBert())
         .register(EncoderModels.resolver())
