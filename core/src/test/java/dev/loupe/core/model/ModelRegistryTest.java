@@ -50,10 +50,10 @@ class ModelRegistryTest {
 
   @Test
   void resolversRegisteredLaterExtendTheKnownForms() {
-    ModelResolver demo = new ModelResolver() {
+    ModelResolver mine = new ModelResolver() {
       @Override
       public boolean handles(String ref) {
-        return ref.equals("demo");
+        return ref.equals("mine");
       }
 
       @Override
@@ -63,16 +63,16 @@ class ModelRegistryTest {
 
       @Override
       public String describe() {
-        return "demo (shipped)";
+        return "mine (custom)";
       }
     };
-    ModelRegistry r = ModelRegistry.withDefaults().register(demo);
-    assertThat(r.forms()).hasSize(ModelRegistry.withDefaults().forms().size() + 1).last().isEqualTo("demo (shipped)");
-    try (LoadedModel m = r.load("demo", manager)) {
+    ModelRegistry r = ModelRegistry.withDefaults().register(mine);
+    assertThat(r.forms()).hasSize(ModelRegistry.withDefaults().forms().size() + 1).last().isEqualTo("mine (custom)");
+    try (LoadedModel m = r.load("mine", manager)) {
       assertThat(m.gpt2().config().nLayer()).isEqualTo(2);
     }
     assertThatThrownBy(() -> r.load("nosuch:gpt2", manager))
         .hasMessageContaining("unknown model reference 'nosuch:gpt2'")
-        .hasMessageContaining("demo (shipped)");
+        .hasMessageContaining("mine (custom)");
   }
 }
