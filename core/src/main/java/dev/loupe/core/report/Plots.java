@@ -175,8 +175,23 @@ public final class Plots {
       }
     }
     XYChart xy = newChart(chart);
+    double minX = Double.POSITIVE_INFINITY;
+    double maxX = Double.NEGATIVE_INFINITY;
     for (Series s : series) {
+      for (double x : s.x) {
+        minX = Math.min(minX, x);
+        maxX = Math.max(maxX, x);
+      }
+    }
+    roundXAxis(xy, minX, maxX, series.get(0).y[0]);
+    for (int i = 0; i < series.size(); i++) {
+      Series s = series.get(i);
       XYSeries drawn = xy.addSeries(s.name(), s.x, s.y);
+      // Explicit colours: XChart's palette index would count the hidden bounds series.
+      Color color = PALETTE[i % PALETTE.length];
+      drawn.setLineColor(color);
+      drawn.setMarkerColor(color);
+      drawn.setFillColor(color);
       switch (s.style()) {
         case LINE -> {
           drawn.setXYSeriesRenderStyle(XYSeriesRenderStyle.Line);
@@ -266,6 +281,7 @@ public final class Plots {
     py[2 * n + 1] = floor;
 
     XYChart xy = newChart(chart);
+    roundXAxis(xy, binEdges[0], binEdges[n], floor);
     XYSeries bars = xy.addSeries(chart.yLabel(), px, py);
     bars.setXYSeriesRenderStyle(XYSeriesRenderStyle.PolygonArea);
     bars.setMarker(SeriesMarkers.NONE);
@@ -274,6 +290,48 @@ public final class Plots {
     xy.getStyler().setLegendVisible(false);
     xy.getStyler().setYAxisMin(floor);
     return write(xy, basePath);
+  }
+
+  /**
+   * Widens the x axis to round numbers: XChart starts its ticks at the smallest x, so a run
+   * logged from step 10 would otherwise be labelled 10, 260, 510, ...
+   */
+  private static void roundXAxis(XYChart xy, double min, double max, double anyY) {
+    if (!(max > min)) {
+      return;
+    }
+    double step = roundStep((max - min) / 5);
+    double lo = Math.floor(min / step) * step;
+    double hi = Math.ceil(max / step) * step;
+    xy.getStyler().setXAxisMin(lo);
+    xy.getStyler().setXAxisMax(hi);
+    // XChart 4 treats x values that are equally spaced in insertion order (e.g. a loss logged
+    // every 10 steps) like categories and puts ticks only on data values (10, 260, 510, ...).
+    // A hidden series listed first, running backwards over the rounded range, breaks that
+    // pattern so the ordinary round-number ticks are used. Its name is blank, which Series
+    // forbids, so it cannot clash with a caller's series.
+    XYSeries bounds = xy.addSeries(HIDDEN_SERIES, new double[] {hi, lo}, new double[] {anyY, anyY});
+    bounds.setEnabled(false);
+    bounds.setShowInLegend(false);
+  }
+
+  private static final String HIDDEN_SERIES = " ";
+
+  /** Distinct colours that stay distinguishable in print (the ten "tableau" hues). */
+  private static final Color[] PALETTE = {
+      new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44), new Color(214, 39, 40),
+      new Color(148, 103, 189), new Color(140, 86, 75), new Color(227, 119, 194), new Color(127, 127, 127),
+      new Color(188, 189, 34), new Color(23, 190, 207)};
+
+  /** The smallest of 1, 2, 2.5 or 5 times a power of ten that is at least {@code raw}. */
+  static double roundStep(double raw) {
+    double magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (double m : new double[] {1, 2, 2.5, 5, 10}) {
+      if (m * magnitude >= raw * (1 - 1e-9)) {
+        return m * magnitude;
+      }
+    }
+    return 10 * magnitude;
   }
 
   private static XYChart newChart(Chart chart) {
@@ -286,7 +344,9 @@ public final class Plots {
         .build();
     xy.getStyler()
         .setChartBackgroundColor(Color.WHITE)
-        .setLegendPosition(Styler.LegendPosition.InsideNE)
+        // Below the plot: inside, the legend hides the end of a loss curve or a reference line.
+        .setLegendPosition(Styler.LegendPosition.OutsideS)
+        .setLegendLayout(Styler.LegendLayout.Horizontal)
         .setAntiAlias(true);
     xy.getStyler().setYAxisLogarithmic(chart.logY());
     // Decade-only ticks leave a log axis spanning less than one decade (e.g. 1.5 to 8 bits) with
@@ -296,8 +356,11 @@ public final class Plots {
     // XChart's default tick labels run into each other for step and token counts
     // ("1,1201,400"); short labels and wider spacing keep them legible.
     xy.getStyler().setXAxisTickMarkSpacingHint(90);
+    xy.getStyler().setXAxisMaxLabelCount(10);
     xy.getStyler().setXAxisTickLabelsFormattingFunction(Plots::tickLabel);
-    xy.getStyler().setYAxisTickLabelsFormattingFunction(Plots::tickLabel);
+    // A log axis gets a tick at every 1..9 of each decade; labelling only 1, 2 and 5 keeps
+    // the labels from overlapping while the grid still shows the scale.
+    xy.getStyler().setYAxisTickLabelsFormattingFunction(chart.logY() ? Plots::logTickLabel : Plots::tickLabel);
     return xy;
   }
 
@@ -327,6 +390,18 @@ public final class Plots {
       return mantissa + "e" + exponent;
     }
     return significant(v);
+  }
+
+  /** {@link #tickLabel} for values whose leading digit is 1, 2 or 5; empty for the others. */
+  static String logTickLabel(Double value) {
+    double abs = Math.abs(value);
+    if (abs == 0 || !Double.isFinite(abs)) {
+      return tickLabel(value);
+    }
+    double mantissa = abs / Math.pow(10, Math.floor(Math.log10(abs)));
+    long lead = Math.round(mantissa);
+    boolean labelled = Math.abs(mantissa - lead) < 1e-6 * mantissa && (lead == 1 || lead == 2 || lead == 5 || lead == 10);
+    return labelled ? tickLabel(value) : "";
   }
 
   private static String significant(double v) {

@@ -182,6 +182,23 @@ class PlotsTest {
     assertThat(Plots.tickLabel(-1e-5)).isEqualTo("-1e-5");
   }
 
+  @Test
+  void logAxisLabelsOnlyOneTwoAndFive() {
+    assertThat(Plots.logTickLabel(100.0)).isEqualTo("100");
+    assertThat(Plots.logTickLabel(20.0)).isEqualTo("20");
+    assertThat(Plots.logTickLabel(0.5)).isEqualTo("0.5");
+    assertThat(Plots.logTickLabel(70.0)).isEmpty();
+    assertThat(Plots.logTickLabel(3.0)).isEmpty();
+  }
+
+  @Test
+  void axisStepsAreRound() {
+    assertThat(Plots.roundStep(998)).isEqualTo(1000);
+    assertThat(Plots.roundStep(1001)).isEqualTo(2000);
+    assertThat(Plots.roundStep(0.21)).isEqualTo(0.25);
+    assertThat(Plots.roundStep(3.7)).isEqualTo(5);
+  }
+
   private static Document parseSvg(Path svg) throws Exception {
     DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
     // The SVG may name the W3C DTD; tests run offline, so it must not be fetched.
