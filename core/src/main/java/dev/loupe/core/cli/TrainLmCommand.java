@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.core.model.ModelRegistry;
 import dev.loupe.core.train.LmTrainConfig;
 import dev.loupe.core.train.LmTrainer;
+import dev.loupe.core.train.ModelCards;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -71,7 +72,8 @@ final class TrainLmCommand implements Callable<Integer> {
     }
     if (!noCard) {
       reporter.message("evaluating per-language bits per byte and writing the model card");
-      // CARD
+      Path card = ModelCards.write(cfg, r, ModelRegistry.withDefaults(), reporter::message);
+      reporter.message("model card: " + card);
     }
     if (json) {
       ObjectNode o = JSON.createObjectNode().put("event", "done").put("out", r.out().toString())

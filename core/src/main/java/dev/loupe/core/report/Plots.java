@@ -432,8 +432,9 @@ public final class Plots {
     VectorGraphicsEncoder.saveVectorGraphic(xy, svg, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
     Path pngPath = basePath.resolveSibling(base + ".png");
     Path svgPath = basePath.resolveSibling(base + ".svg");
-    AtomicFiles.write(pngPath, png);
-    AtomicFiles.write(svgPath, svg.toByteArray());
+    java.nio.file.Files.createDirectories(pngPath.toAbsolutePath().getParent());
+    dev.loupe.sdk.io.AtomicFiles.write(pngPath, png);
+    dev.loupe.sdk.io.AtomicFiles.write(svgPath, svg.toByteArray());
     return new Rendered(pngPath, svgPath);
   }
 

@@ -293,33 +293,71 @@ public final class LmTrainer {
   }
 
   /**
-   * Bits per byte of a model on each document (the whole document in context-sized windows, each
-   * predicted from the start of its window), summed over documents: {@code [bits, bytes]}.
+   * The bits a model spends coding each document: the document is preceded by the newline that
+   * separates documents in training (the model's "start of document", as the boundary symbol is
+   * for an n-gram model), cut into windows of {@code context} predicted tokens, each window
+   * predicted from its own start. For a byte-level tokenizer the result divided by the
+   * document's UTF-8 length is its bits per byte.
    */
-  public static double[] bitsOnDocuments(HookedTransformer model, Tokenizer tokenizer, List<String> docs, int context,
+  public static double[] documentBits(HookedTransformer model, Tokenizer tokenizer, List<String> docs, int context,
       NDManager root) {
-    double bits = 0;
-    long bytes = 0;
+    double[] bits = new double[docs.size()];
     List<int[]> windows = new ArrayList<>();
-    for (String d : docs) {
-      int[] ids = tokenizer.encode(d + "\n");
-      bytes += (d + "\n").getBytes(StandardCharsets.UTF_8).length - 1;
+    List<Integer> owner = new ArrayList<>();
+    for (int d = 0; d < docs.size(); d++) {
+      int[] ids = tokenizer.encode("\n" + docs.get(d));
       for (int o = 0; o + 1 < ids.length; o += context) {
         windows.add(Arrays.copyOfRange(ids, o, Math.min(ids.length, o + context + 1)));
+        owner.add(d);
       }
     }
-    // Group windows of equal length so each batch is rectangular.
-    windows.sort(Comparator.comparingInt(a -> a.length));
-    for (int s = 0; s < windows.size(); ) {
-      int len = windows.get(s).length;
+    // Batch windows of equal length together so each batch is rectangular (no padding).
+    Integer[] order = new Integer[windows.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, Comparator.comparingInt(i -> windows.get(i).length));
+    for (int s = 0; s < order.length; ) {
+      int len = windows.get(order[s]).length;
       int e = s;
-      while (e < windows.size() && windows.get(e).length == len && e - s < 16) {
+      while (e < order.length && windows.get(order[e]).length == len && e - s < 16) {
         e++;
       }
-      bits += evaluate(model, windows.subList(s, e).toArray(new int[0][]), root) * (e - s) * (len - 1);
+      int[][] batch = new int[e - s][];
+      for (int i = s; i < e; i++) {
+        batch[i - s] = windows.get(order[i]);
+      }
+      double[] wb = windowBits(model, batch, root);
+      for (int i = s; i < e; i++) {
+        bits[owner.get(order[i])] += wb[i - s];
+      }
       s = e;
     }
-    return new double[] {bits, bytes};
+    return bits;
+  }
+
+  /** Total bits (-log2 p) of each window's targets (tokens 1..n predicted from the ones before). */
+  static double[] windowBits(HookedTransformer model, int[][] windows, NDManager root) {
+    int b = windows.length;
+    int t = windows[0].length - 1;
+    int[][] inputs = new int[b][];
+    long[] targets = new long[b * t];
+    for (int i = 0; i < b; i++) {
+      inputs[i] = Arrays.copyOf(windows[i], t);
+      for (int j = 0; j < t; j++) {
+        targets[i * t + j] = windows[i][j + 1];
+      }
+    }
+    try (NDManager m = root.newSubManager()) {
+      ForwardResult r = model.forward(inputs, ForwardHooks.none(), m);
+      NDArray target = m.create(targets, new Shape(b, t, 1));
+      float[] nats = r.logits().logSoftmax(2).gather(target, 2).sum(new int[] {1, 2}).neg().toFloatArray();
+      double[] out = new double[b];
+      for (int i = 0; i < b; i++) {
+        out[i] = nats[i] / LN2;
+      }
+      return out;
+    }
   }
 
   private Map<String, String> samples(HookedTransformer model, Tokenizer tokenizer, NDManager root) {

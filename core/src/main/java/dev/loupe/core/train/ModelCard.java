@@ -1,6 +1,6 @@
 package dev.loupe.core.train;
 
-import dev.loupe.core.report.AtomicFiles;
+import dev.loupe.sdk.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -257,7 +257,10 @@ public record ModelCard(
     if (dir == null) {
       throw new IllegalArgumentException("model directory must not be null");
     }
-    return AtomicFiles.write(dir.resolve(FILE_NAME), render().getBytes(StandardCharsets.UTF_8));
+    java.nio.file.Files.createDirectories(dir);
+    Path card = dir.resolve(FILE_NAME);
+    AtomicFiles.write(card, render().getBytes(StandardCharsets.UTF_8));
+    return card;
   }
 
   /** The card as Markdown. */
