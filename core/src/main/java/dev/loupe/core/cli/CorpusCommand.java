@@ -28,16 +28,18 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "corpus", mixinStandardHelpOptions = true,
     description = {"Inspect corpora and label their documents' languages.", "",
         "Corpus references (REF):",
-        "  europarl                 the built-in corpus: 17,597 European Parliament speeches, 21 languages",
-        "  europarl:fr              only the speeches labelled French",
-        "  europarl:fr+de           French and German speeches",
-        "  europarl:train           the train split (also validation/val, test: 90/5/5 by document id)",
-        "  europarl:fr:validation   French speeches of the validation split",
-        "  PATH                     a .txt file (blank-line separated documents), .jsonl (field 'text')",
-        "                           or a directory of .txt files",
-        "  PATH:validation          one split of a local corpus",
-        "Language codes (ISO 639-1): bg cs da de el en es et fi fr hu it lt lv nl pl pt ro sk sl sv.",
-        "Document ids stay those of the whole corpus, so a split never moves a document."},
+        "  europarl                the built-in corpus: 17,597 European Parliament",
+        "                          speeches in 21 languages",
+        "  europarl:fr             only the speeches labelled French",
+        "  europarl:fr+de          French and German speeches",
+        "  europarl:train          one split: train, validation (val) or test;",
+        "                          90/5/5 by a fixed hash of the document id",
+        "  europarl:fr:validation  French speeches of the validation split",
+        "  PATH                    a .txt file (blank-line separated documents),",
+        "                          .jsonl (field 'text') or a directory of .txt files",
+        "  PATH:validation         one split of a local corpus",
+        "Languages (ISO 639-1): bg cs da de el en es et fi fr hu it lt lv nl pl pt",
+        "  ro sk sl sv. Filtered corpora keep the document ids of the whole corpus."},
     subcommands = {CorpusCommand.Info.class, CorpusCommand.Label.class})
 final class CorpusCommand implements Callable<Integer> {
   @ParentCommand
@@ -142,11 +144,8 @@ final class CorpusCommand implements Callable<Integer> {
           throw new IllegalStateException("corpus '" + ref + "' numbers document " + i + " as " + docs.get(i).id());
         }
       }
-      long t0 = System.nanoTime();
-      detector.detect("warm up: load the language models before the clock matters");
-      double loadS = (System.nanoTime() - t0) / 1e9;
-      err.printf("label %s: %,d documents, %d languages (models loaded in %.1f s), %d threads%n", r, docs.size(),
-          detector.languages().size(), loadS, threads);
+      err.printf("label %s: %,d documents, %d languages, %d threads%n", r, docs.size(), detector.languages().size(),
+          threads);
       err.flush();
       AtomicInteger done = new AtomicInteger();
       long start = System.nanoTime();
@@ -170,6 +169,7 @@ final class CorpusCommand implements Callable<Integer> {
       double seconds = (System.nanoTime() - start) / 1e9;
       LanguageLabels table = LanguageLabels.of(labels);
       table.write(target);
+      // The rate includes loading the models the texts needed (a few seconds).
       stdout.printf("labelled %,d documents in %.1f s (%,.0f docs/s) -> %s%n", docs.size(), seconds,
           docs.size() / Math.max(seconds, 1e-9), target);
       table.counts().forEach((l, n) -> stdout.printf("  %-4s %,7d%n", l, n));
