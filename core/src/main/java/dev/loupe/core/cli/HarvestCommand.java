@@ -38,7 +38,7 @@ final class HarvestCommand implements Callable<Integer> {
       description = "model reference: tiny, random-gpt2:<layers>x<d_model> or a Hugging Face model directory")
   String model;
 
-  @Option(names = "--corpus", paramLabel = "CORPUS", description = "europarl or a path (default: ${DEFAULT-VALUE})")
+  @Option(names = "--corpus", paramLabel = "CORPUS", description = "corpus reference: europarl, europarl:fr:train, a path ... (see `loupe corpus --help`; default: ${DEFAULT-VALUE})")
   String corpus = "europarl";
 
   @Option(names = "--hooks", required = true, split = ",", paramLabel = "HOOK,...",

@@ -30,11 +30,11 @@ class EuroparlTest {
   }
 
   @Test
-  void theCorpusByNameYieldsDocumentsNumberedLikeTheSpeeches() {
+  void theCorpusByNameYieldsDocumentsNumberedLikeTheSpeechesWithTheirShippedLanguage() {
     try (Stream<Document> docs = Corpora.open(Corpora.EUROPARL)) {
       Document d = docs.skip(5).findFirst().orElseThrow();
       assertThat(d.id()).isEqualTo(5);
-      assertThat(d.label()).isNull();
+      assertThat(d.label()).isEqualTo(LanguageLabels.europarl().get(5)).isNotNull();
       assertThat(d.text()).isNotBlank();
     }
   }
