@@ -102,7 +102,7 @@ public final class ModelCards {
           + "matrices), gradient clipping at global norm %s", cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay(),
           cfg.gradClip()), String.format("linear warm-up over %d steps to %s, cosine decay to %s", cfg.warmupSteps(),
           cfg.lr(), cfg.minLr()), cfg.batchSize(), cfg.context(), result.steps(), result.tokens(), cfg.seed(),
-          hardware(), Duration.ofMillis(Math.round(result.elapsedSeconds() * 1000))));
+          hardware(), Duration.ofMillis(Math.round(result.elapsedSeconds() * 1000)));
       List<ModelCard.Sample> samples = new ArrayList<>();
       result.samples().forEach((p, c) -> samples.add(new ModelCard.Sample(p, c)));
       String description = cfg.init() == null
