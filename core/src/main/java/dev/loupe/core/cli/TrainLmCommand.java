@@ -72,7 +72,7 @@ final class TrainLmCommand implements Callable<Integer> {
     }
     if (!noCard) {
       reporter.message("evaluating per-language bits per byte and writing the model card");
-      Path card = ModelCards.write(cfg, r, ModelRegistry.withDefaults(), reporter::message);
+      Path card = ModelCards.write(cfg, config.toString(), r, ModelRegistry.withDefaults(), reporter::message);
       reporter.message("model card: " + card);
     }
     if (json) {

@@ -79,7 +79,8 @@ public final class ModelCards {
   }
 
   /** Evaluates the trained model of {@code result} and writes MODEL_CARD.md and the loss curve into its directory. */
-  public static Path write(LmTrainConfig cfg, LmTrainer.Result result, ModelRegistry registry, Consumer<String> log)
+  public static Path write(LmTrainConfig cfg, String configFile, LmTrainer.Result result, ModelRegistry registry,
+      Consumer<String> log)
       throws IOException {
     Path dir = result.out();
     try (NDManager root = NDManager.newBaseManager();
@@ -107,10 +108,9 @@ public final class ModelCards {
       result.samples().forEach((p, c) -> samples.add(new ModelCard.Sample(p, c)));
       String description = cfg.init() == null
           ? "A small causal language model trained from scratch by Loupe (`./loupe train-lm --config "
-              + "config/models/" + cfg.name() + ".yaml`), with Loupe's own GPT-2 code and DJL autograd on the PyTorch "
+              + configFile + "`), with Loupe's own GPT-2 code and DJL autograd on the PyTorch "
               + "engine, on the training split of the built-in multilingual Europarl corpus."
-          : "`" + cfg.init() + "` fine-tuned by Loupe (`./loupe train-lm --config config/models/" + cfg.name()
-              + ".yaml`) on `" + cfg.corpus() + "`, so model-diffing tools have a known answer: what changed is "
+          : "`" + cfg.init() + "` fine-tuned by Loupe (`./loupe train-lm --config " + configFile + "`) on `" + cfg.corpus() + "`, so model-diffing tools have a known answer: what changed is "
               + "that distribution. The `parent` column scores `" + cfg.init() + "` on the same documents.";
       ModelCard card = new ModelCard(cfg.name(), description, arch, data, recipe,
           ModelCard.ValidationTable.of(ev.model(), ev.unigram(), ev.bigram(), ev.parent(), BASELINE_K),
