@@ -44,7 +44,7 @@ final class DemoCommand implements Callable<Integer> {
   LoupeCli parent;
 
   @Option(names = "--model", paramLabel = "MODEL", description = "model reference (default: ${DEFAULT-VALUE})")
-  String model = "tiny";
+  String model = "demo";
 
   @Option(names = "--tokens", paramLabel = "N", description = "tokens to read from the corpus (default: ${DEFAULT-VALUE})")
   long tokens = 200_000;
