@@ -245,51 +245,50 @@ public final class LmTrainer {
 
   /** Forward, loss and backward on one batch; leaves the gradients on the weights. Returns the mean loss in nats. */
   static double trainStep(HookedTransformer model, int[][] windows, NDManager root) {
-    int b = windows.length;
-    int t = windows[0].length - 1;
-    int[][] inputs = new int[b][];
-    long[] targets = new long[b * t];
-    for (int i = 0; i < b; i++) {
-      inputs[i] = Arrays.copyOf(windows[i], t);
-      for (int j = 0; j < t; j++) {
-        targets[i * t + j] = windows[i][j + 1];
-      }
-    }
+    Batch batch = Batch.of(windows);
     try (NDManager step = root.newSubManager();
         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-      ForwardResult r = model.forward(inputs, ForwardHooks.none(), step);
-      // duplicate(): gather's backward reads the index after this point; it must not share Java memory
-      NDArray target = step.create(targets, new Shape(b, t, 1)).duplicate();
-      NDArray loss = r.logits().logSoftmax(2).gather(target, 2).mean().neg();
+      ForwardResult r = model.forward(batch.inputs(), ForwardHooks.none(), step);
+      NDArray loss = r.logits().logSoftmax(2).gather(batch.targets(step), 2).mean().neg();
       gc.backward(loss);
       return loss.getFloat();
     }
   }
 
-  /** Mean next-token loss in bits over the windows' targets (no gradients). */
-  static double evaluate(HookedTransformer model, int[][] windows, NDManager root) {
-    double nats = 0;
-    long n = 0;
-    int batch = 16;
-    for (int s = 0; s < windows.length; s += batch) {
-      int e = Math.min(windows.length, s + batch);
-      int t = windows[s].length - 1;
-      int[][] inputs = new int[e - s][];
-      long[] targets = new long[(e - s) * t];
-      for (int i = s; i < e; i++) {
-        inputs[i - s] = Arrays.copyOf(windows[i], t);
+  /** Equal-length windows split into model inputs (all tokens but the last) and next-token targets. */
+  private record Batch(int[][] inputs, long[] targetIds, int size, int length) {
+    static Batch of(int[][] windows) {
+      int b = windows.length;
+      int t = windows[0].length - 1;
+      int[][] inputs = new int[b][];
+      long[] targets = new long[b * t];
+      for (int i = 0; i < b; i++) {
+        inputs[i] = Arrays.copyOf(windows[i], t);
         for (int j = 0; j < t; j++) {
-          targets[(i - s) * t + j] = windows[i][j + 1];
+          targets[i * t + j] = windows[i][j + 1];
         }
       }
-      try (NDManager m = root.newSubManager()) {
-        ForwardResult r = model.forward(inputs, ForwardHooks.none(), m);
-        NDArray target = m.create(targets, new Shape(e - s, t, 1));
-        nats -= r.logits().logSoftmax(2).gather(target, 2).sum().getFloat();
-        n += targets.length;
-      }
+      return new Batch(inputs, targets, b, t);
     }
-    return nats / n / LN2;
+
+    /** Targets as [batch, length, 1] int64 for gather; duplicated so autograd never reads Java memory. */
+    NDArray targets(NDManager m) {
+      return m.create(targetIds, new Shape(size, length, 1)).duplicate();
+    }
+  }
+
+  /** Mean next-token loss in bits over the windows' targets (no gradients). */
+  static double evaluate(HookedTransformer model, int[][] windows, NDManager root) {
+    double bits = 0;
+    long n = 0;
+    for (int s = 0; s < windows.length; s += 16) {
+      int[][] batch = Arrays.copyOfRange(windows, s, Math.min(windows.length, s + 16));
+      for (double b : windowBits(model, batch, root)) {
+        bits += b;
+      }
+      n += (long) batch.length * (batch[0].length - 1);
+    }
+    return bits / n;
   }
 
   /**
@@ -338,22 +337,12 @@ public final class LmTrainer {
 
   /** Total bits (-log2 p) of each window's targets (tokens 1..n predicted from the ones before). */
   static double[] windowBits(HookedTransformer model, int[][] windows, NDManager root) {
-    int b = windows.length;
-    int t = windows[0].length - 1;
-    int[][] inputs = new int[b][];
-    long[] targets = new long[b * t];
-    for (int i = 0; i < b; i++) {
-      inputs[i] = Arrays.copyOf(windows[i], t);
-      for (int j = 0; j < t; j++) {
-        targets[i * t + j] = windows[i][j + 1];
-      }
-    }
+    Batch batch = Batch.of(windows);
     try (NDManager m = root.newSubManager()) {
-      ForwardResult r = model.forward(inputs, ForwardHooks.none(), m);
-      NDArray target = m.create(targets, new Shape(b, t, 1));
-      float[] nats = r.logits().logSoftmax(2).gather(target, 2).sum(new int[] {1, 2}).neg().toFloatArray();
-      double[] out = new double[b];
-      for (int i = 0; i < b; i++) {
+      ForwardResult r = model.forward(batch.inputs(), ForwardHooks.none(), m);
+      float[] nats = r.logits().logSoftmax(2).gather(batch.targets(m), 2).sum(new int[] {1, 2}).neg().toFloatArray();
+      double[] out = new double[nats.length];
+      for (int i = 0; i < nats.length; i++) {
         out[i] = nats[i] / LN2;
       }
       return out;
