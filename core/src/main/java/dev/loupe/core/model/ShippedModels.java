@@ -3,6 +3,7 @@ package dev.loupe.core.model;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -17,23 +18,45 @@ public final class ShippedModels implements ModelResolver {
   /** The names of the shipped models. */
   public static final List<String> NAMES = List.of("demo", "demo-ft");
 
+  private final List<Path> roots;
+
+  /** Searches the default places (see the class comment). */
+  public ShippedModels() {
+    this(defaultRoots());
+  }
+
+  /** Searches {@code <root>/models/<name>} for each root, in order. */
+  public ShippedModels(List<Path> roots) {
+    this.roots = List.copyOf(roots);
+  }
+
+  private static List<Path> defaultRoots() {
+    List<Path> roots = new ArrayList<>();
+    for (String home : new String[] {System.getProperty("loupe.home"), System.getenv("LOUPE_HOME")}) {
+      if (home != null && !home.isBlank()) {
+        roots.add(Path.of(home));
+      }
+    }
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      roots.add(dir);
+    }
+    return roots;
+  }
+
   @Override
   public boolean handles(String ref) {
     return NAMES.contains(ref);
   }
 
-  /** The directory of a shipped model, if it can be found. */
+  /** The directory of a shipped model in the default places, if it is there. */
   public static Optional<Path> locate(String name) {
-    for (String home : new String[] {System.getProperty("loupe.home"), System.getenv("LOUPE_HOME")}) {
-      if (home != null && !home.isBlank()) {
-        Path p = Path.of(home, "models", name);
-        if (Files.isRegularFile(p.resolve(HfDirectory.CONFIG))) {
-          return Optional.of(p);
-        }
-      }
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path p = dir.resolve("models").resolve(name);
+    return new ShippedModels().find(name);
+  }
+
+  /** The directory of a shipped model under this resolver's roots, if it is there. */
+  public Optional<Path> find(String name) {
+    for (Path root : roots) {
+      Path p = root.resolve("models").resolve(name);
       if (Files.isRegularFile(p.resolve(HfDirectory.CONFIG))) {
         return Optional.of(p);
       }
@@ -43,10 +66,10 @@ public final class ShippedModels implements ModelResolver {
 
   @Override
   public LoadedModel load(String ref, NDManager parent) {
-    Path dir = locate(ref).orElseThrow(() -> new IllegalArgumentException("shipped model '" + ref
-        + "' not found: expected models/" + ref + "/config.json under the Loupe home (" + System.getProperty("loupe.home",
-        "unset") + ") or above the working directory; rebuild it with ./loupe train-lm --config config/models/" + ref
-        + ".yaml"));
+    Path dir = find(ref).orElseThrow(() -> new IllegalArgumentException("shipped model '" + ref
+        + "' not found: expected models/" + ref + "/config.json under " + roots.get(0)
+        + (roots.size() > 1 ? " or the other " + (roots.size() - 1) + " places searched" : "")
+        + "; rebuild it with ./loupe train-lm --config config/models/" + ref + ".yaml"));
     return HfDirectory.load(dir, ref, parent);
   }
 
