@@ -124,6 +124,7 @@ public final class LmTrainer {
       Files.deleteIfExists(work.resolve(METRICS));
       ckpt = -1;
     }
+    checkMemory();
     Files.createDirectories(work);
     try (NDManager root = NDManager.newBaseManager()) {
       LoadedModel start = startingModel(root);
@@ -225,6 +226,31 @@ public final class LmTrainer {
       model.close();
       return new Result(cfg.out(), work, cfg.steps(), tokens, elapsed, valBpb, loss, params, samples, train, val);
     }
+  }
+
+  /**
+   * Refuses a fresh model whose weights, gradients and two Adam moments (16 bytes a parameter)
+   * would not fit in this machine's memory, before anything is read or allocated.
+   */
+  private void checkMemory() {
+    LmTrainConfig.Shape s = cfg.shape();
+    if (s == null) {
+      return;
+    }
+    long d = s.dModel();
+    long params = 12L * s.layers() * d * d + (long) (ByteTokenizer.VOCAB_SIZE + s.context()) * d;
+    long need = params * 16;
+    long have = physicalMemory();
+    if (have > 0 && need > have) {
+      throw new IllegalArgumentException(String.format("model %d layers x d_model %d has about %,d parameters and needs "
+          + "about %.1f GB for weights, gradients and Adam state; this machine has %.1f GB", s.layers(), s.dModel(),
+          params, need / 1e9, have / 1e9));
+    }
+  }
+
+  private static long physicalMemory() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : -1;
   }
 
   private LoadedModel startingModel(NDManager root) {

@@ -123,5 +123,9 @@ class LmTrainerTest {
         ModelRegistry.withDefaults(), new LmTrainer.Listener() { }).run(false, false))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no-such-corpus");
     assertThat(tmp.resolve("bad-work").resolve(LmTrainer.CHECKPOINTS)).doesNotExist();
+    String huge = base.replace("layers: 1, d_model: 32", "layers: 128, d_model: 4096") + "corpus: " + corpus + "\n";
+    assertThatThrownBy(() -> new LmTrainer(LmTrainConfig.parse(huge, "huge.yaml", Map.of()), ModelRegistry.withDefaults(),
+        new LmTrainer.Listener() { }).run(false, false)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("25,770,983,424 parameters").hasMessageContaining("this machine has");
   }
 }
