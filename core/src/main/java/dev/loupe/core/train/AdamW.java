@@ -53,7 +53,9 @@ public final class AdamW implements AutoCloseable {
   public static double clipGradients(Map<String, NDArray> weights, double maxNorm) {
     double sq = 0;
     for (NDArray w : weights.values()) {
-      try (NDArray g = w.getGradient(); NDArray s = g.square().sum()) {
+      // Every intermediate is closed here: the gradient handle belongs to the weight's long-lived
+      // manager, so anything computed from it would otherwise stay allocated for the whole run.
+      try (NDArray g = w.getGradient(); NDArray g2 = g.square(); NDArray s = g2.sum()) {
         sq += s.getFloat();
       }
     }

@@ -110,6 +110,28 @@ class LmTrainerTest {
     assertThat(losses(cfg.workDir())).containsExactlyElementsOf(losses(straight));
   }
 
+  /** A step must free everything it allocates: an earlier version kept one gradient-sized array per weight per step. */
+  @Test
+  void trainingStepsDoNotAccumulateArrays() {
+    try (NDManager root = NDManager.newBaseManager()) {
+      dev.loupe.core.model.Gpt2Model model = dev.loupe.core.model.Gpt2Model.random(
+          dev.loupe.core.model.Gpt2Config.of(256, 16, 16, 1, 2), 3, root);
+      model.weights().values().forEach(w -> w.setRequiresGradient(true));
+      AdamW adam = new AdamW(0.9, 0.95, 1e-8, 0.1, root);
+      int[][] windows = {java.util.Arrays.copyOf("the parliament votes".chars().toArray(), 17)};
+      int[] counts = new int[4];
+      for (int step = 0; step < 4; step++) {
+        LmTrainer.trainStep(model, windows, root);
+        AdamW.clipGradients(model.weights(), 0.5);
+        adam.step(model.weights(), 1e-3);
+        LmTrainer.evaluate(model, windows, root);
+        counts[step] = root.getManagedArrays().size();
+      }
+      assertThat(counts[3]).as("arrays held after steps 1..4: %s", java.util.Arrays.toString(counts)).isEqualTo(counts[1]);
+      adam.close();
+    }
+  }
+
   @Test
   void anEmptyOrMissingCorpusFailsBeforeTraining() throws IOException {
     Path empty = tmp.resolve("empty.txt");
