@@ -7,7 +7,7 @@ final class Synthetic {
   final FeatureMatrix x;
   final int[] y;
 
-  private Synthetic(FeatureMatrix x, int[] y) {
+  Synthetic(FeatureMatrix x, int[] y) {
     this.x = x;
     this.y = y;
   }
