@@ -27,9 +27,12 @@ public final class ProbeBenchmark {
       int classes) {
   }
 
-  /** One engine's fit: wall seconds of the fit alone, solver iterations and accuracies. */
-  public record Timing(String engine, String problem, double seconds, int iterations, double trainAccuracy,
-      double testAccuracy) {
+  /**
+   * One engine's fit: wall seconds of the fit alone, solver iterations, the objective reached
+   * ({@code 0.5 * ||W||^2 + C * sum logloss}) and accuracies.
+   */
+  public record Timing(String engine, String problem, double seconds, int iterations, double objective,
+      double trainAccuracy, double testAccuracy) {
   }
 
   /** scikit-learn's fitted parameters and timing, as its script reported them. */
@@ -115,7 +118,7 @@ public final class ProbeBenchmark {
     long t0 = System.nanoTime();
     LogisticModel model = probe.fit(data.trainX(), data.trainY());
     double seconds = (System.nanoTime() - t0) / 1e9;
-    return new Timing("loupe", data.name(), seconds, model.report().iterations(),
+    return new Timing("loupe", data.name(), seconds, model.report().iterations(), model.report().objective(),
         accuracy(model, data.trainX(), data.trainY(), data.classes()),
         accuracy(model, data.testX(), data.testY(), data.classes()));
   }
@@ -183,6 +186,7 @@ public final class ProbeBenchmark {
       intercepts[o] = b.get(o).asDouble();
     }
     Timing t = new Timing("sklearn", problem, json.get("seconds").asDouble(), json.get("iterations").asInt(),
+        json.get("objective").asDouble(),
         json.get("train_accuracy").asDouble(), json.get("test_accuracy").asDouble());
     return new SklearnFit(w, intercepts, t, json.get("sklearn").asText());
   }
@@ -216,7 +220,7 @@ public final class ProbeBenchmark {
   }
 
   private static String format(Timing t) {
-    return String.format(Locale.ROOT, "%-8s %-34s %8.3f s %5d iterations train %.4f test %.4f", t.engine(),
-        t.problem(), t.seconds(), t.iterations(), t.trainAccuracy(), t.testAccuracy());
+    return String.format(Locale.ROOT, "%-8s %-34s %8.3f s %5d iterations objective %.4f train %.4f test %.4f",
+        t.engine(), t.problem(), t.seconds(), t.iterations(), t.objective(), t.trainAccuracy(), t.testAccuracy());
   }
 }

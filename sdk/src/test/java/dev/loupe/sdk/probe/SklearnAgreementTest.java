@@ -51,6 +51,10 @@ class SklearnAgreementTest {
       assertThat(ours.intercepts()[o]).as("intercept %d", o)
           .isCloseTo(reference.intercepts()[o], within(1e-3 * Math.max(Math.abs(reference.intercepts()[o]), 1e-2 * scale)));
     }
+    // Same objective, and Loupe gets at least as low (sklearn stops earlier, see above).
+    assertThat(ours.report().objective()).isLessThanOrEqualTo(reference.timing().objective() * (1 + 1e-9));
+    assertThat(ours.report().objective()).isCloseTo(reference.timing().objective(),
+        within(1e-6 * reference.timing().objective()));
     double testAccuracy = ProbeBenchmark.accuracy(ours, data.testX(), data.testY(), data.classes());
     assertThat(testAccuracy).isCloseTo(reference.timing().testAccuracy(), within(0.005));
   }
