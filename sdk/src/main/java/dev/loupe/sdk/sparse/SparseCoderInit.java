@@ -91,7 +91,7 @@ public final class SparseCoderInit {
     if (s.dimension() != 2 || s.get(0) < 1) {
       throw new IllegalArgumentException("sample must have shape [n >= 1, d], got " + s);
     }
-    NDArray x = sample.booleanMask(SparseMetrics.finiteRows(sample), 0);
+    NDArray x = SparseMetrics.dropNonFiniteRows(sample);
     if (x.getShape().get(0) == 0) {
       throw new IllegalArgumentException("sample has no finite row (all " + s.get(0) + " rows hold NaN or infinity)");
     }

@@ -167,15 +167,14 @@ public final class SparseCoderTrainer implements AutoCloseable {
     }
     try (NDManager m = coder.manager().newSubManager()) {
       attachWorkingSet(m, batch, true);
-      NDArray mask = SparseMetrics.finiteRows(batch);
+      NDArray x = SparseMetrics.dropNonFiniteRows(batch);
       int total = (int) shape.get(0);
-      int good = (int) mask.toType(DataType.INT32, false).sum().getLong();
+      int good = (int) x.getShape().get(0);
       int skipped = total - good;
       skippedRows += skipped;
       if (good == 0) {
         return new StepMetrics(step, 0, skipped, 0, 0, 0, 0, 0, 0, 0, 0, tracker.deadFraction(), 0);
       }
-      NDArray x = skipped == 0 ? batch : batch.booleanMask(mask, 0);
       Gradients g = compute(x, null, m);
       double lr = learningRate(step);
       applyAdam(g, lr, m);

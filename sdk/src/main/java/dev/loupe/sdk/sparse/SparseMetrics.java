@@ -22,6 +22,31 @@ public final class SparseMetrics {
     return bad.eq(0);
   }
 
+  /**
+   * The rows of a 2-D array that hold no NaN and no infinity (the array itself when all do); the
+   * result belongs to {@code x}'s manager.
+   */
+  public static NDArray dropNonFiniteRows(NDArray x) {
+    boolean[] keep = finiteRows(x).toBooleanArray();
+    int good = 0;
+    for (boolean k : keep) {
+      good += k ? 1 : 0;
+    }
+    if (good == keep.length) {
+      return x;
+    }
+    long[] idx = new long[good];
+    for (int i = 0, j = 0; i < keep.length; i++) {
+      if (keep[i]) {
+        idx[j++] = i;
+      }
+    }
+    if (good == 0) {
+      return x.getManager().zeros(new ai.djl.ndarray.types.Shape(0, x.getShape().get(1)), x.getDataType());
+    }
+    return x.get(x.getManager().create(idx));
+  }
+
   /** Mean squared error per element between inputs and reconstructions [n, d]. */
   public static double mse(NDArray x, NDArray reconstruction) {
     checkSame(x, reconstruction);

@@ -55,6 +55,24 @@ final class PlantedFeatures {
     return x;
   }
 
+  /** Like {@link #batch} but every row holds at least one planted feature. */
+  float[] batchWithAtLeastOneFeature(int rows) {
+    float[] x = new float[rows * dIn];
+    int r = 0;
+    while (r < rows) {
+      float[] one = batch(1);
+      boolean any = false;
+      for (float v : one) {
+        any |= v != 0;
+      }
+      if (any) {
+        System.arraycopy(one, 0, x, r * dIn, dIn);
+        r++;
+      }
+    }
+    return x;
+  }
+
   /** For each planted direction the best cosine similarity with any decoder row, averaged. */
   double meanMaxCosine(float[] wDec, int dSae) {
     double total = 0;
