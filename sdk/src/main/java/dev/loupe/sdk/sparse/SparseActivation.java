@@ -28,7 +28,7 @@ public sealed interface SparseActivation
 
   /**
    * The code used while training and the gate {@code d code / d pre} (1 where the latent passes
-   * its pre-activation through, else 0), both [n, d_sae]. Only BatchTopK differs from inference:
+   * its pre-activation through, else 0; so exactly where the code is non-zero), both [n, d_sae]. Only BatchTopK differs from inference:
    * it keeps the top {@code k * n} values of the whole batch.
    */
   default NDList train(NDArray pre, NDArray threshold) {

@@ -337,12 +337,18 @@ public final class SparseCoderTrainer implements AutoCloseable {
       grads.put(SparseCoder.THRESHOLD, gTheta);
     }
 
-    NDArray active = f.gt(0);
-    long[] fired = active.toType(DataType.INT64, false).sum(new int[] {0}).toLongArray();
-    double l0 = active.toType(DataType.FLOAT64, false).sum().getDouble() / n;
+    // every activation's gate is 1 exactly where the code is non-zero, so it counts firings too
+    float[] firedPerLatent = gate.sum(new int[] {0}).toType(DataType.FLOAT32, false).toFloatArray();
+    long[] fired = new long[dSae];
+    long firedTotal = 0;
+    for (int j = 0; j < dSae; j++) {
+      fired[j] = Math.round(firedPerLatent[j]);
+      firedTotal += fired[j];
+    }
+    double l0 = (double) firedTotal / n;
     double minKept = Double.NaN;
     if (act instanceof SparseActivation.BatchTopK) {
-      NDArray kept = f.booleanMask(active);
+      NDArray kept = f.booleanMask(f.gt(0));
       if (kept.size() > 0) {
         minKept = kept.min().toType(DataType.FLOAT64, false).getDouble();
       }
