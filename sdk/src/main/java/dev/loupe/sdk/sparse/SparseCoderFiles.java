@@ -103,6 +103,13 @@ public final class SparseCoderFiles {
     cfg.put("normalize_activations", scaled ? "expected_average_only_in" : "none");
     cfg.put("prepend_bos", true);
     cfg.putObject("model_from_pretrained_kwargs");
+    // SAELens 6 reads these from "metadata"; earlier versions from the top level
+    ObjectNode meta = cfg.putObject("metadata");
+    meta.put("model_name", info == null ? null : info.modelName());
+    meta.put("hook_name", hook);
+    meta.putNull("hook_head_index");
+    meta.put("prepend_bos", true);
+    meta.putObject("model_from_pretrained_kwargs");
     cfg.put("loupe_activation", act.name());
     if (act instanceof SparseActivation.BatchTopK b) {
       cfg.put("loupe_batchtopk_k", b.k());
@@ -145,6 +152,11 @@ public final class SparseCoderFiles {
     SparseActivation act = activation(cfg, cfgFile);
     boolean applyBDec = !cfg.has("apply_b_dec_to_input") || cfg.get("apply_b_dec_to_input").asBoolean(true);
     float scale = 1f;
+    String normalize = cfg.path("normalize_activations").asText("none");
+    if (!normalize.equals("none") && !normalize.equals("expected_average_only_in")) {
+      throw new IOException(cfgFile + ": normalize_activations \"" + normalize
+          + "\" is not supported; expected \"none\" or \"expected_average_only_in\"");
+    }
     if (cfg.hasNonNull("loupe_input_scale")) {
       scale = cfg.get("loupe_input_scale").decimalValue().floatValue();
     } else if (cfg.path("normalize_activations").asText("none").equals("expected_average_only_in")) {
@@ -171,7 +183,9 @@ public final class SparseCoderFiles {
           sparsity = tensor(s, "log_feature_sparsity", dSae);
         }
       }
-      CoderInfo info = new CoderInfo(text(cfg, "model_name"), text(cfg, "hook_name"));
+      JsonNode meta = cfg.path("metadata");
+      CoderInfo info = new CoderInfo(text(cfg, "model_name") != null ? text(cfg, "model_name") : text(meta, "model_name"),
+          text(cfg, "hook_name") != null ? text(cfg, "hook_name") : text(meta, "hook_name"));
       return new Loaded(coder, info, sparsity, cfg);
     }
   }
@@ -180,6 +194,10 @@ public final class SparseCoderFiles {
     String loupe = text(cfg, "loupe_activation");
     String arch = text(cfg, "architecture");
     String name = loupe != null ? loupe : arch == null ? "standard" : arch;
+    // SAELens before 6 saved TopK coders as architecture "standard" with activation_fn_str "topk"
+    if (loupe == null && name.equals("standard") && "topk".equals(text(cfg, "activation_fn_str"))) {
+      name = "topk";
+    }
     try {
       return switch (name) {
         case "standard", "relu" -> new SparseActivation.Relu();

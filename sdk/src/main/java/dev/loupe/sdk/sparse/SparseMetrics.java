@@ -47,6 +47,52 @@ public final class SparseMetrics {
     return x.get(x.getManager().create(idx));
   }
 
+  /**
+   * What a coder does on held-out raw inputs [n, d_in] (rows with NaN or infinity are skipped and
+   * counted): MSE per element and FVE in raw units, mean L0 of the inference code, and how many
+   * rows each latent fired on. Temporaries are freed before returning.
+   */
+  public static Evaluation evaluate(SparseCoder coder, NDArray x) {
+    try (NDManager m = x.getManager().newSubManager()) {
+      m.tempAttachAll(x);
+      NDArray good = dropNonFiniteRows(x);
+      int rows = (int) good.getShape().get(0);
+      int skipped = (int) x.getShape().get(0) - rows;
+      if (rows == 0) {
+        return new Evaluation(0, skipped, Double.NaN, Double.NaN, Double.NaN, new long[coder.dSae()]);
+      }
+      ai.djl.ndarray.NDList out = coder.forward(good);
+      long[] fired = out.get(0).gt(0).toType(DataType.INT64, false).sum(new int[] {0}).toLongArray();
+      return new Evaluation(rows, skipped, mse(good, out.get(1)), fractionOfVarianceExplained(good, out.get(1)),
+          l0(out.get(0)), fired);
+    }
+  }
+
+  /**
+   * A held-out evaluation (see {@link #evaluate}).
+   *
+   * @param firedCounts rows on which each latent fired; divide by rows for densities
+   */
+  public record Evaluation(int rows, int skippedRows, double mse, double fve, double l0, long[] firedCounts) {
+    public Evaluation {
+      firedCounts = firedCounts.clone();
+    }
+
+    @Override
+    public long[] firedCounts() {
+      return firedCounts.clone();
+    }
+
+    /** Each latent's firing frequency on the evaluated rows. */
+    public double[] density() {
+      double[] d = new double[firedCounts.length];
+      for (int j = 0; j < d.length; j++) {
+        d[j] = rows == 0 ? 0 : (double) firedCounts[j] / rows;
+      }
+      return d;
+    }
+  }
+
   /** Mean squared error per element between inputs and reconstructions [n, d]. */
   public static double mse(NDArray x, NDArray reconstruction) {
     checkSame(x, reconstruction);

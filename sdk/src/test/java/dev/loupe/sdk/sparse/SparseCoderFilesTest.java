@@ -155,6 +155,30 @@ class SparseCoderFilesTest {
     }
   }
 
+  /** A TopK coder as SAELens before version 6 saved it: architecture "standard", k in activation_fn_kwargs. */
+  @Test
+  void opensALegacySaeLensTopKDirectory() throws IOException {
+    Path dir = tmp.resolve("legacy");
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("cfg.json"), "{\"architecture\": \"standard\", \"d_in\": 2, \"d_sae\": 3, "
+        + "\"dtype\": \"float32\", \"hook_name\": \"blocks.1.hook_resid_post\", \"activation_fn_str\": \"topk\", "
+        + "\"activation_fn_kwargs\": {\"k\": 1}, \"apply_b_dec_to_input\": true, \"normalize_activations\": \"none\"}");
+    java.util.Map<String, dev.loupe.sdk.io.TensorData> w = new java.util.LinkedHashMap<>();
+    w.put("W_enc", dev.loupe.sdk.io.TensorData.f16(new float[] {1, 0, 0.5f, 0, 1, 0.5f}, 2, 3));
+    w.put("b_enc", dev.loupe.sdk.io.TensorData.f16(new float[3], 3));
+    w.put("W_dec", dev.loupe.sdk.io.TensorData.f16(new float[] {1, 0, 0, 1, 0.5f, 0.5f}, 3, 2));
+    w.put("b_dec", dev.loupe.sdk.io.TensorData.f16(new float[2], 2));
+    Safetensors.write(dir.resolve("sae_weights.safetensors"), w, null);
+    SparseCoderFiles.Loaded loaded = SparseCoderFiles.load(manager, dir);
+    assertThat(loaded.coder().activation()).isEqualTo(new SparseActivation.TopK(1));
+    assertThat(loaded.info().hookName()).isEqualTo("blocks.1.hook_resid_post");
+    try (NDManager m = manager.newSubManager()) {
+      float[] code = loaded.coder().encode(m.create(new float[] {3, 1}, new ai.djl.ndarray.types.Shape(1, 2))).toFloatArray();
+      assertThat(code).containsExactly(3, 0, 0);
+    }
+    loaded.coder().close();
+  }
+
   @Test
   void loadingAMalformedDirectoryNamesTheProblem() throws IOException {
     try (SparseCoderTrainer t = trained(new SparseActivation.Relu(), new PlantedFeatures(16, 24, 0.1, 6), 1)) {

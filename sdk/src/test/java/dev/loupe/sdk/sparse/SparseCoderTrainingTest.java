@@ -114,6 +114,49 @@ class SparseCoderTrainingTest {
   }
 
   /**
+   * Gradients are closed-form (no autograd session), so trainers on different threads run at the
+   * same time and each ends where it would have alone.
+   */
+  @Test
+  void trainersRunConcurrentlyAndMatchSequentialRuns() throws Exception {
+    PlantedFeatures data = data(6);
+    float[][] batches = new float[40][];
+    for (int i = 0; i < batches.length; i++) {
+      batches[i] = data.batch(BATCH);
+    }
+    SparseActivation[] acts = {new SparseActivation.TopK(4), new SparseActivation.Relu(), new SparseActivation.JumpRelu()};
+    float[][] alone = new float[acts.length][];
+    for (int a = 0; a < acts.length; a++) {
+      alone[a] = trainOn(acts[a], batches);
+    }
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(acts.length);
+    try {
+      java.util.List<java.util.concurrent.Future<float[]>> together = new java.util.ArrayList<>();
+      for (SparseActivation act : acts) {
+        together.add(pool.submit(() -> trainOn(act, batches)));
+      }
+      for (int a = 0; a < acts.length; a++) {
+        float[] w = together.get(a).get();
+        for (int i = 0; i < w.length; i++) {
+          assertThat(w[i]).as("%s W_dec[%d]", acts[a].name(), i).isCloseTo(alone[a][i], within(1e-4f));
+        }
+      }
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  private static float[] trainOn(SparseActivation act, float[][] batches) {
+    try (SparseCoder coder = SparseCoder.initialize(manager, D_IN, D_SAE, act, 1.0, 0.5, 7);
+         SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().learningRate(1e-3).build())) {
+      for (float[] b : batches) {
+        t.step(b, BATCH);
+      }
+      return coder.weights(SparseCoder.W_DEC);
+    }
+  }
+
+  /**
    * Half the latents start with an encoder bias so negative they never fire, hence never get a
    * gradient: without resampling they stay dead; resampling (Towards Monosemanticity) revives them.
    */

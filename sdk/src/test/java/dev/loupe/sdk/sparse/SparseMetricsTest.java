@@ -63,6 +63,24 @@ class SparseMetricsTest {
   }
 
   @Test
+  void evaluateMeasuresHeldOutRowsAndSkipsNonFiniteOnes() {
+    // an identity coder on 2 dimensions plus one latent that never fires
+    try (SparseCoder c = SparseCoder.of(manager, 2, 3, new SparseActivation.Relu(), true, 1f,
+        new float[] {1, 0, 0, 0, 1, 0}, new float[] {0, 0, -1}, new float[] {1, 0, 0, 1, 0, 0}, new float[2], null);
+         NDManager m = manager.newSubManager()) {
+      NDArray x = m.create(new float[] {1, 0, 0, 2, Float.NaN, 1, 3, 3}, new Shape(4, 2));
+      SparseMetrics.Evaluation e = SparseMetrics.evaluate(c, x);
+      assertThat(e.rows()).isEqualTo(3);
+      assertThat(e.skippedRows()).isEqualTo(1);
+      assertThat(e.mse()).isZero();
+      assertThat(e.fve()).isEqualTo(1.0);
+      assertThat(e.l0()).isCloseTo(4.0 / 3, within(1e-12));
+      assertThat(e.firedCounts()).containsExactly(2, 2, 0);
+      assertThat(SparseMetrics.deadFraction(e.density())).isCloseTo(1.0 / 3, within(1e-12));
+    }
+  }
+
+  @Test
   void trackerCountsTokensSinceEachLatentLastFired() {
     DeadLatentTracker t = new DeadLatentTracker(3, 100);
     t.update(new long[] {5, 0, 0}, 60);
