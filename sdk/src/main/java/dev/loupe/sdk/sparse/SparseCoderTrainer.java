@@ -192,7 +192,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
         resampled = resample(g.xNormalized, g.rowLoss);
       }
       return new StepMetrics(step, good, skipped, g.loss, g.mse, g.fve, g.l0,
-          g.sparsityLoss, g.auxLoss, lr, l1Coefficient(step - 1), tracker.deadFraction(), resampled);
+          g.sparsityLoss, g.auxLoss, lr, g.l1, tracker.deadFraction(), resampled);
     }
   }
 
