@@ -1,0 +1,231 @@
+package dev.loupe.sdk.sparse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The hand-derived gradients agree with central finite differences of the loss, in float64 on
+ * tiny coders, for every activation's objective.
+ */
+class SparseCoderGradientTest {
+  private static final int D_IN = 6;
+  private static final int D_SAE = 10;
+  private static final int ROWS = 7;
+  private static NDManager manager;
+
+  @BeforeAll
+  static void start() {
+    manager = NDManager.newBaseManager();
+  }
+
+  @AfterAll
+  static void stop() {
+    manager.close();
+  }
+
+  /** A float64 coder with non-trivial biases and scale, on inputs with some structure. */
+  private static SparseCoder coder(SparseActivation act, long seed) {
+    try (SparseCoder f32 = SparseCoder.initialize(manager, D_IN, D_SAE, act, 1.0, 0.3, seed)) {
+      f32.bEnc().set(randoms(D_SAE, seed + 1, 0.2f));
+      f32.bDec().set(randoms(D_IN, seed + 2, 0.3f));
+      f32.setInputScale(1.3f);
+      return f32.withDataType(DataType.FLOAT64);
+    }
+  }
+
+  private static float[] randoms(int n, long seed, float scale) {
+    java.util.Random r = new java.util.Random(seed);
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = (float) (r.nextGaussian() * scale);
+    }
+    return v;
+  }
+
+  private static NDArray batch(long seed) {
+    return manager.create(randoms(ROWS * D_IN, seed, 1f), new Shape(ROWS, D_IN)).toType(DataType.FLOAT64, false);
+  }
+
+  /** Compares every gradient entry with (L(p + h) - L(p - h)) / 2h; the threshold is perturbed in log space. */
+  private static void assertMatchesFiniteDifferences(SparseCoderTrainer trainer, ToDoubleFunction<SparseCoderTrainer> loss,
+      Map<String, NDArray> analytic, String... names) {
+    double h = 1e-6;
+    for (String name : names) {
+      NDArray param = trainer.coder().tensor(name);
+      double[] base = param.toDoubleArray();
+      double[] grad = analytic.get(name).toDoubleArray();
+      for (int i = 0; i < base.length; i++) {
+        double[] p = base.clone();
+        boolean log = name.equals(SparseCoder.THRESHOLD);
+        p[i] = log ? base[i] * Math.exp(h) : base[i] + h;
+        param.set(p);
+        double up = loss.applyAsDouble(trainer);
+        p[i] = log ? base[i] * Math.exp(-h) : base[i] - h;
+        param.set(p);
+        double down = loss.applyAsDouble(trainer);
+        param.set(base);
+        double numeric = (up - down) / (2 * h);
+        assertThat(grad[i]).as("d loss / d %s[%d]", name, i)
+            .isCloseTo(numeric, org.assertj.core.data.Offset.offset(1e-6 + 1e-5 * Math.abs(numeric)));
+      }
+    }
+  }
+
+  private static double loss(SparseCoderTrainer t, NDArray x) {
+    try (NDManager m = manager.newSubManager()) {
+      return t.gradients(x, m).loss();
+    }
+  }
+
+  private static final String[] ALL = {SparseCoder.W_ENC, SparseCoder.B_ENC, SparseCoder.W_DEC, SparseCoder.B_DEC};
+
+  @Test
+  void reluWithL1() {
+    SparseCoder coder = coder(new SparseActivation.Relu(), 1);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().l1Coefficient(0.7).build());
+    NDArray x = batch(10);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertThat(g.sparsityLoss()).isPositive();
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  @Test
+  void reluWithDecoderNormWeightedL1() {
+    SparseCoder coder = coder(new SparseActivation.Relu(), 2);
+    // rows of different norms, as the April 2024 variant lets them drift
+    NDArray wDec = coder.wDec();
+    wDec.muli(manager.create(new double[] {0.5, 1, 1.5, 2, 0.7, 1.2, 0.9, 1.1, 0.3, 1.8}).reshape(D_SAE, 1));
+    SparseCoderTrainer t = new SparseCoderTrainer(coder,
+        TrainerConfig.builder().l1Coefficient(0.4).decoderNormWeightedL1(true).build());
+    NDArray x = batch(11);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  @Test
+  void topKWithAuxKOnDeadLatents() {
+    SparseCoder coder = coder(new SparseActivation.TopK(3), 3);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder,
+        TrainerConfig.builder().auxKCoefficient(0.5).kAux(2).deadTokenWindow(1).build());
+    // latents 0, 4, 7 and 9 have not fired in the window: AuxK reconstructs the residual with them
+    long[] fired = {0, 1, 1, 1, 0, 1, 1, 0, 1, 0};
+    t.deadLatents().update(fired, 1);
+    NDArray x = batch(12);
+    NDArray residual;
+    try (NDManager m = manager.newSubManager()) {
+      // the AuxK target x - x_hat is a constant (stop-gradient) in Gao et al.; pin it for the check
+      m.tempAttachAll(x);
+      NDArray recon = coder.forward(x).get(1);
+      residual = x.sub(recon).mul(coder.inputScale());
+      residual.attach(manager);
+    }
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, residual, m);
+      assertThat(g.auxLoss()).isPositive();
+      assertMatchesFiniteDifferences(t, tr -> {
+        try (NDManager mm = manager.newSubManager()) {
+          return tr.gradients(x, residual, mm).loss();
+        }
+      }, g.gradients(), ALL);
+    }
+  }
+
+  @Test
+  void batchTopK() {
+    SparseCoder coder = coder(new SparseActivation.BatchTopK(2), 4);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().auxKCoefficient(0).build());
+    NDArray x = batch(13);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertThat(g.l0()).isEqualTo(2.0);
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  @Test
+  void jumpReluWeightsAwayFromThresholds() {
+    SparseCoder coder = coder(new SparseActivation.JumpRelu(), 5);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder,
+        TrainerConfig.builder().targetL0(2).l0Coefficient(0.8).jumpReluBandwidth(0.05).build());
+    NDArray x = batch(14);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertThat(g.sparsityLoss()).isPositive();
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  /**
+   * The straight-through threshold gradient of the L0 penalty {@code lambda (L0/T - 1)^2} is the
+   * chain rule with the true (step-function) L0 outside and, inside, the exact derivative of L0
+   * with H(z - theta) replaced by a ramp of width epsilon (the integral of the rectangle kernel):
+   * checked against finite differences of that ramp L0.
+   */
+  @Test
+  void jumpReluThresholdGradientOfL0PenaltyIsTheRampSmoothedDerivative() {
+    double eps = 0.4;
+    double target = 3;
+    double lambda = 0.8;
+    SparseCoder coder = coder(new SparseActivation.JumpRelu(), 6);
+    NDArray x = batch(15);
+    TrainerConfig.Builder b = TrainerConfig.builder().targetL0(target).jumpReluBandwidth(eps);
+    SparseCoderTrainer with = new SparseCoderTrainer(coder, b.l0Coefficient(lambda).build());
+    SparseCoderTrainer without = new SparseCoderTrainer(coder, b.l0Coefficient(0).build());
+    try (NDManager m = manager.newSubManager()) {
+      double[] gWith = with.gradients(x, m).gradients().get(SparseCoder.THRESHOLD).toDoubleArray();
+      double[] gWithout = without.gradients(x, m).gradients().get(SparseCoder.THRESHOLD).toDoubleArray();
+      m.tempAttachAll(x);
+      double[] pre = coder.preActivations(x).toDoubleArray();
+      double[] theta = coder.threshold().toDoubleArray();
+      double h = 1e-6;
+      int penalised = 0;
+      for (int j = 0; j < D_SAE; j++) {
+        double[] up = theta.clone();
+        up[j] = theta[j] * Math.exp(h);
+        double[] down = theta.clone();
+        down[j] = theta[j] * Math.exp(-h);
+        double dRamp = (rampL0(pre, up, eps) - rampL0(pre, down, eps)) / (2 * h);
+        double numeric = lambda * 2 * (hardL0(pre, theta) / target - 1) / target * dRamp;
+        assertThat(gWith[j] - gWithout[j]).as("L0 penalty d/d log threshold[%d]", j)
+            .isCloseTo(numeric, org.assertj.core.data.Offset.offset(1e-6 + 1e-5 * Math.abs(numeric)));
+        if (numeric != 0) {
+          penalised++;
+        }
+      }
+      assertThat(penalised).as("thresholds with pre-activations inside their kernel").isPositive();
+    }
+  }
+
+  private static double rampL0(double[] pre, double[] theta, double eps) {
+    double l0 = 0;
+    for (int i = 0; i < ROWS; i++) {
+      for (int j = 0; j < D_SAE; j++) {
+        l0 += Math.max(0, Math.min(1, (pre[i * D_SAE + j] - theta[j]) / eps + 0.5));
+      }
+    }
+    return l0 / ROWS;
+  }
+
+  private static double hardL0(double[] pre, double[] theta) {
+    double l0 = 0;
+    for (int i = 0; i < ROWS; i++) {
+      for (int j = 0; j < D_SAE; j++) {
+        l0 += pre[i * D_SAE + j] > theta[j] && pre[i * D_SAE + j] > 0 ? 1 : 0;
+      }
+    }
+    return l0 / ROWS;
+  }
+}
