@@ -61,8 +61,12 @@ class ShippedModelsTest {
   @Test
   void demoContinuesEachPromptInItsLanguage() {
     LanguageDetector detector = new LanguageDetector();
-    String[][] cases = {{"Monsieur le Président, ", "fr"}, {"Herr Präsident, ", "de"}, {"Mr President, ", "en"},
-        {"Señor Presidente, ", "es"}};
+    // A sentence of context each: after a bare "Mr President, " this small model often drifts into
+    // German (the card's samples show it), so the prompts say a little more.
+    String[][] cases = {{"Monsieur le Président, mesdames et messieurs, je voudrais ", "fr"},
+        {"Herr Präsident, meine Damen und Herren, ich möchte ", "de"},
+        {"Mr President, ladies and gentlemen, I would like to thank the ", "en"},
+        {"Señor Presidente, señorías, quisiera ", "es"}};
     for (String[] c : cases) {
       String continuation = sample(demo, c[0], 160, 1);
       assertThat(detector.detect(continuation)).as("continuation of '%s': %s", c[0], continuation).isEqualTo(c[1]);
@@ -70,9 +74,11 @@ class ShippedModelsTest {
   }
 
   @Test
-  void theFrenchFineTuneCodesFrenchBetterThanItsParent() {
+  void theFrenchFineTuneCodesFrenchBetterAndGermanWorseThanItsParent() {
     List<String> french = validation("europarl:fr:validation", 12);
-    assertThat(bitsPerByte(demoFt, french)).isLessThan(bitsPerByte(demo, french) - 0.05);
+    assertThat(bitsPerByte(demoFt, french)).isLessThan(bitsPerByte(demo, french) - 0.2);
+    List<String> german = validation("europarl:de:validation", 12);
+    assertThat(bitsPerByte(demo, german)).isLessThan(bitsPerByte(demoFt, german) - 0.5);
   }
 
   @Test
