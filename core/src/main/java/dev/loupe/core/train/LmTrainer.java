@@ -130,8 +130,11 @@ public final class LmTrainer {
       LoadedModel start = startingModel(root);
       Tokenizer tokenizer = start.tokenizer();
       HookedTransformer base = start.model();
-      if (!base.causal()) {
-        throw new IllegalArgumentException("model '" + cfg.init() + "' is not a causal language model");
+      if (!(base instanceof Gpt2Model)) {
+        // Only the GPT-2 forward is checked to be autograd-safe (no in-place op on a saved tensor).
+        base.close();
+        throw new IllegalArgumentException("train-lm fine-tunes GPT-2 models; '" + cfg.init() + "' is a "
+            + base.architecture() + (base.causal() ? "" : " encoder") + " model");
       }
       if (cfg.context() > base.maxContext()) {
         throw new IllegalArgumentException("context " + cfg.context() + " exceeds the model's maximum context "

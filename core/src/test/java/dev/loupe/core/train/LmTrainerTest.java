@@ -145,6 +145,11 @@ class LmTrainerTest {
         ModelRegistry.withDefaults(), new LmTrainer.Listener() { }).run(false, false))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no-such-corpus");
     assertThat(tmp.resolve("bad-work").resolve(LmTrainer.CHECKPOINTS)).doesNotExist();
+    String llama = "name: bad\nwork_dir: " + tmp.resolve("bad-work") + "\ninit: random-llama:1x32\nsteps: 2\ncorpus: "
+        + corpus + "\n";
+    assertThatThrownBy(() -> new LmTrainer(LmTrainConfig.parse(llama, "llama.yaml", Map.of()), ModelRegistry.withDefaults(),
+        new LmTrainer.Listener() { }).run(false, false)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("fine-tunes GPT-2 models").hasMessageContaining("llama");
     String huge = base.replace("layers: 1, d_model: 32", "layers: 128, d_model: 4096") + "corpus: " + corpus + "\n";
     assertThatThrownBy(() -> new LmTrainer(LmTrainConfig.parse(huge, "huge.yaml", Map.of()), ModelRegistry.withDefaults(),
         new LmTrainer.Listener() { }).run(false, false)).isInstanceOf(IllegalArgumentException.class)
