@@ -245,6 +245,7 @@ public class SaeMethod implements AnalysisMethod {
     }
 
     private void step(float[] values, int rows) {
+      ctx.checkCancelled();
       if (!initialised) {
         initialise(values, rows);
       }
