@@ -131,9 +131,9 @@ class SaeMethodTest {
     new SaeMethod().run(ctx);
 
     Map<String, Object> summary = ctx.summary();
+    assertThat((Double) summary.get("eval_fve")).isLessThan(0.1);
     assertThat(summary.get("tokens")).isEqualTo(300L * BATCH);
     assertThat(summary.get("eval_rows")).isEqualTo(EVAL_ROWS);
-    assertThat((Double) summary.get("eval_fve")).isLessThan(0.1);
     assertThat((Double) summary.get("final_train_fve")).isGreaterThan(0.5);
   }
 
@@ -186,11 +186,11 @@ class SaeMethodTest {
 
     // the checkpoint was taken at step 10, so the resumed run's first step is the 11th
     assertThat(second.metricSteps.get(0)).isEqualTo(11L);
-    assertThat(second.summary().get("steps")).isEqualTo(20L);
-    assertThat(second.summary().get("tokens")).isEqualTo(whole.summary().get("tokens"));
     float[] expected = decoder(whole.artifactDir.resolve("sae"));
     float[] resumed = decoder(second.artifactDir.resolve("sae"));
     assertThat(resumed).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(second.summary().get("steps")).isEqualTo(20L);
+    assertThat(second.summary().get("tokens")).isEqualTo(whole.summary().get("tokens"));
   }
 
   @Test
