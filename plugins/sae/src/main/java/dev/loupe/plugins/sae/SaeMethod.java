@@ -49,6 +49,7 @@ public class SaeMethod implements AnalysisMethod {
   static final double DENSE = 0.1;
   private static final int ENCODE_CHUNK = 1024;
   private static final int CONTEXT_DOCS = 256;
+  private static final int REPLAY_CHUNK = 4096;
 
   private static final MethodInfo INFO = MethodInfo.of(ID,
       "Trains a sparse autoencoder (relu, topk, batchtopk, jumprelu) on one activation input; SAELens-layout output",
@@ -64,6 +65,10 @@ public class SaeMethod implements AnalysisMethod {
     ActivationSource in = ctx.input();
     SaeSettings s = SaeSettings.of(ctx.config(), in.width());
     long plannedSteps = plannedSteps(s, in.totalRows());
+    if (s.epochs() > 1 && plannedSteps < 0) {
+      throw new IllegalArgumentException("config epochs = " + s.epochs() + " keeps the training rows in memory and"
+          + " needs a bounded input: input '" + in.hookName() + "' has no known length, so set max_tokens");
+    }
     s = s.withPlannedSteps(ctx.config().getLong("lr_decay_steps"), plannedSteps);
     Path checkpoint = ctx.checkpointDir().resolve(CHECKPOINT);
     try (NDManager manager = NDManager.newBaseManager()) {
@@ -97,7 +102,7 @@ public class SaeMethod implements AnalysisMethod {
     } else {
       return -1;
     }
-    return (trainRows + s.batchSize() - 1) / s.batchSize();
+    return (trainRows * s.epochs() + s.batchSize() - 1) / s.batchSize();
   }
 
   private static void checkResumable(SparseCoder coder, SaeSettings s, Path dir) {
@@ -128,6 +133,9 @@ public class SaeMethod implements AnalysisMethod {
     private long heldRead;
     private long heldSkipped;
     private NDArray heldOutArray;
+    // the finite training rows of the first pass, kept only when epochs > 1
+    private final List<float[]> replay = new ArrayList<>();
+    private int replayRows;
     // the training batch being filled
     private final float[] batch;
     private int batchRows;
@@ -177,6 +185,9 @@ public class SaeMethod implements AnalysisMethod {
         }
         full = consume(b);
       }
+      for (int epoch = 2; epoch <= s.epochs(); epoch++) {
+        replayEpoch();
+      }
       if (batchRows > 0) {
         step(Arrays.copyOf(batch, batchRows * dIn), batchRows);
         batchRows = 0;
@@ -203,21 +214,52 @@ public class SaeMethod implements AnalysisMethod {
         if (s.maxTokens() > 0 && trainRead >= s.maxTokens()) {
           return true;
         }
-        trainRead++;
-        if (trainRead <= skipTrain) {
-          continue;
+        boolean ok = finite(v, r * dIn, dIn);
+        if (ok && s.epochs() > 1) {
+          keep(v, r * dIn);
         }
-        if (!finite(v, r * dIn, dIn)) {
-          trainSkipped++;
-          continue;
-        }
-        System.arraycopy(v, r * dIn, batch, batchRows * dIn, dIn);
-        if (++batchRows == s.batchSize()) {
-          step(batch, batchRows);
-          batchRows = 0;
-        }
+        train(v, r * dIn, ok);
       }
       return s.maxTokens() > 0 && trainRead >= s.maxTokens();
+    }
+
+    /**
+     * Feeds one training row to the batch being filled, unless a resumed run's checkpoint already
+     * trained on it; a step is taken whenever the batch is full.
+     */
+    private void train(float[] v, int offset, boolean ok) {
+      trainRead++;
+      if (trainRead <= skipTrain) {
+        return;
+      }
+      if (!ok) {
+        trainSkipped++;
+        return;
+      }
+      System.arraycopy(v, offset, batch, batchRows * dIn, dIn);
+      if (++batchRows == s.batchSize()) {
+        step(batch, batchRows);
+        batchRows = 0;
+      }
+    }
+
+    private void keep(float[] v, int offset) {
+      int slot = replayRows % REPLAY_CHUNK;
+      if (slot == 0) {
+        replay.add(new float[REPLAY_CHUNK * dIn]);
+      }
+      System.arraycopy(v, offset, replay.get(replay.size() - 1), slot * dIn, dIn);
+      replayRows++;
+    }
+
+    /** One more pass over the kept training rows, in the order they first came. */
+    private void replayEpoch() {
+      for (int i = 0; i < replayRows; i++) {
+        if (i % REPLAY_CHUNK == 0) {
+          ctx.checkCancelled();
+        }
+        train(replay.get(i / REPLAY_CHUNK), (i % REPLAY_CHUNK) * dIn, true);
+      }
     }
 
     private void holdOut(ActivationBatch b, int r) {
@@ -378,6 +420,7 @@ public class SaeMethod implements AnalysisMethod {
       }
       out.put("steps", trainer.step());
       out.put("tokens", trainer.tokens());
+      out.put("epochs", s.epochs());
       out.put("skipped_rows", trainer.skippedRows());
       out.put("eval_rows", eval.rows());
       out.put("eval_skipped_rows", heldSkipped);

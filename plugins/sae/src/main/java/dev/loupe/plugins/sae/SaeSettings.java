@@ -10,7 +10,8 @@ import java.util.List;
  * The {@code sae} job's configuration: the schema the host validates against, and the checks that
  * need the input's width (d_sae, k against d_sae), turned into a {@link TrainerConfig}.
  */
-record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize, long maxTokens, long evalEvery,
+record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize, long maxTokens, int epochs,
+    long evalEvery,
     int evalRows, long checkpointEvery, boolean normalize, boolean initBDec, int topExamples, int contextTokens,
     int metricsEvery, long seed, TrainerConfig trainer) {
 
@@ -35,6 +36,8 @@ record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize
           "final steps of linear decay to 0 (needs a known input length or max_tokens)")
       .intOption("batch_size", 4096, 1, null, "rows per training step")
       .longOption("max_tokens", 0L, 0L, null, "training rows to use after the held-out rows (0: the whole input)")
+      .intOption("epochs", 1, 1, 1000,
+          "passes over the training rows; above 1 they are kept in memory (needs a known input length or max_tokens)")
       .longOption("eval_every", 500L, 0L, null, "held-out evaluation every this many steps (0: only at the end)")
       .intOption("eval_rows", 4096, 1, null,
           "the first eval_rows rows of the input are held out: evaluated on, never trained on")
@@ -107,7 +110,7 @@ record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize
       throw new IllegalArgumentException("invalid sae config: " + e.getMessage(), e);
     }
     return new SaeSettings(activation, dIn, dSae, cfg.getInt("batch_size"), cfg.getLong("max_tokens"),
-        cfg.getLong("eval_every"), cfg.getInt("eval_rows"), cfg.getLong("checkpoint_every"),
+        cfg.getInt("epochs"), cfg.getLong("eval_every"), cfg.getInt("eval_rows"), cfg.getLong("checkpoint_every"),
         cfg.getBoolean("normalize"), cfg.getBoolean("init_b_dec"), cfg.getInt("top_examples"),
         cfg.getInt("context_tokens"), cfg.getInt("metrics_every"), cfg.getLong("seed"), trainer);
   }
@@ -130,7 +133,7 @@ record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize
           + plannedSteps + " steps");
     }
     TrainerConfig t = trainer.toBuilder().totalSteps(plannedSteps).lrDecaySteps(lrDecaySteps).build();
-    return new SaeSettings(activation, dIn, dSae, batchSize, maxTokens, evalEvery, evalRows, checkpointEvery,
+    return new SaeSettings(activation, dIn, dSae, batchSize, maxTokens, epochs, evalEvery, evalRows, checkpointEvery,
         normalize, initBDec, topExamples, contextTokens, metricsEvery, seed, t);
   }
 }

@@ -194,6 +194,33 @@ class SaeMethodTest {
   }
 
   @Test
+  void aRunStoppedInItsSecondEpochResumesToTheSameWeights() throws Exception {
+    PlantedData data = data(10);
+    long rows = EVAL_ROWS + 10L * 64;
+    Map<String, Object> cfg = topK(0);
+    cfg.put("batch_size", 64);
+    cfg.put("max_tokens", 0);
+    cfg.put("epochs", 3);
+    cfg.put("checkpoint_every", 4);
+    cfg.put("metrics_every", 1);
+
+    FakeJobContext whole = context("whole3", cfg, data.source(rows, 100, 64), false);
+    new SaeMethod().run(whole);
+    FakeJobContext first = context("stopped3", cfg, data.source(rows, 100, 64), false);
+    first.cancelAtStep = 14;
+    assertThatThrownBy(() -> new SaeMethod().run(first)).isInstanceOf(CancellationException.class);
+    FakeJobContext second = new FakeJobContext(cfg, data.source(rows, 100, 64), first.artifactDir,
+        first.checkpointDir, true);
+    new SaeMethod().run(second);
+
+    assertThat(decoder(second.artifactDir.resolve("sae")))
+        .containsExactly(decoder(whole.artifactDir.resolve("sae")), org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(second.metricSteps.get(0)).isEqualTo(13L);
+    assertThat(whole.summary().get("steps")).isEqualTo(30L);
+    assertThat(whole.summary().get("tokens")).isEqualTo(3 * 10L * 64);
+  }
+
+  @Test
   void savedCoderLoadsInTheSaeLensLayout() throws Exception {
     PlantedData data = data(7);
     FakeJobContext ctx = context("saved", topK(20), data.source(EVAL_ROWS + 20L * BATCH, 1000, 64), false);
