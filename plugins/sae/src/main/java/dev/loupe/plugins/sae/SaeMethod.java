@@ -484,7 +484,8 @@ public class SaeMethod implements AnalysisMethod {
     }
     md.append("\nHeld-out metrics are on the first eval_rows rows of the input, never trained on. ")
         .append("Weights (SAELens layout) are in `").append(s.get("coder_dir")).append("/`.\n");
-    Path tmp = Files.createTempFile(file.getParent(), ".report", ".tmp");
+    // written beside the target and renamed, so a reader never sees half a report
+    Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
     Files.writeString(tmp, md, StandardCharsets.UTF_8);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }

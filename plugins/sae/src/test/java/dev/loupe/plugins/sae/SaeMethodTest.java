@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code sae} method end to end over synthetic activations with planted sparse features. */
@@ -238,6 +240,25 @@ class SaeMethodTest {
       assertThat(loaded.coder().activation()).isEqualTo(new SparseActivation.TopK(4));
       assertThat(loaded.info().hookName()).isEqualTo("blocks.0.hook_resid_post");
       assertThat(loaded.info().modelName()).isEqualTo("planted");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"relu", "batchtopk", "jumprelu"})
+  void everyActivationTrainsAndSavesALoadableCoder(String activation) throws Exception {
+    Map<String, Object> cfg = topK(60);
+    cfg.put("activation", activation);
+    cfg.put("target_l0", 4.0);
+    cfg.put("l1", 1.0);
+    FakeJobContext ctx = context(activation, cfg, data(11).source(EVAL_ROWS + 60L * BATCH, 1000, 64), false);
+
+    new SaeMethod().run(ctx);
+
+    assertThat((Double) ctx.summary().get("eval_fve")).isGreaterThan(0.0);
+    assertThat(ctx.summary().get("activation")).isEqualTo(activation);
+    try (NDManager m = NDManager.newBaseManager()) {
+      assertThat(SparseCoderFiles.load(m, ctx.artifactDir.resolve("sae")).coder().activation().name())
+          .isEqualTo(activation);
     }
   }
 
