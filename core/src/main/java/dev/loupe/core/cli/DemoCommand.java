@@ -52,6 +52,9 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: RUN_DIR/demo-DATE-TIME)")
   Path out;
 
+  @Option(names = "--no-sae", description = "skip training the sparse autoencoder (when the sae plugin is installed)")
+  boolean noSae;
+
   @Option(names = "--method", paramLabel = "ID", description = "analysis method run on every hook (default: ${DEFAULT-VALUE})")
   String method = "activation-stats";
 
@@ -105,6 +108,7 @@ final class DemoCommand implements Callable<Integer> {
       if (done.state() != Harvest.State.DONE) {
         throw new LoupeCli.CliException(LoupeCli.JOB_FAILED, "harvest " + done.state() + ": " + done.message());
       }
+      Map<String, Object> sae = trainSae(node, runDir, hooks, storedRows, err);
       Map<String, Map<String, Object>> stats = new LinkedHashMap<>();
       for (Map.Entry<String, JobStatus> e : ends.entrySet()) {
         JobStatus s = e.getValue();
@@ -113,7 +117,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         stats.put(e.getKey(), readResult(s.artifactDir().resolve("results").resolve("stats.json")));
       }
-      Path report = DemoReport.write(runDir, info, model, done, seconds, stats, storedRows, ends);
+      Path report = DemoReport.write(runDir, info, model, done, seconds, stats, storedRows, ends, sae);
       o.println();
       o.printf("Loupe demo: %s on %,d Europarl tokens in %.1f s (%,.0f tokens/s), %d hooks x 2 consumers%n",
           model, done.tokensDone(), seconds, done.tokensDone() / seconds, hooks.size());
@@ -123,10 +127,56 @@ final class DemoCommand implements Callable<Integer> {
         o.printf("%-28s %,10d %12.3f %s%n", hook, ((Number) s.get("rows")).longValue(),
             ((Number) s.get("mean_norm")).doubleValue(), DemoReport.topDims(s));
       }
+      if (sae != null) {
+        o.printf("sparse autoencoder on %s: TopK k=%s, %s latents, %,d steps; held-out FVE %.3f, L0 %.1f, "
+            + "never fired on held-out rows %.1f%%%n", sae.get("hook"), sae.get("k"), sae.get("d_sae"),
+            ((Number) sae.get("steps")).longValue(), ((Number) sae.get("eval_fve")).doubleValue(),
+            ((Number) sae.get("eval_l0")).doubleValue(), 100 * ((Number) sae.get("eval_dead_fraction")).doubleValue());
+      }
       o.println("report: " + report);
       o.flush();
       return LoupeCli.OK;
     }
+  }
+
+  /**
+   * Trains a TopK sparse autoencoder (the {@code sae} plugin, when installed) on the middle layer's
+   * stored activations: one pass, the first tenth held out. Returns its summary, or null when the
+   * plugin is absent or there are too few rows.
+   */
+  private Map<String, Object> trainSae(LoupeNode node, Path runDir, List<String> hooks, Map<String, Long> storedRows,
+      PrintWriter err) throws Exception {
+    if (noSae || node.plugins().methods().stream().noneMatch(m -> m.id().equals("sae"))) {
+      return null;
+    }
+    String hook = hooks.get(hooks.size() / 2);
+    long rows = storedRows.get(hook);
+    int evalRows = (int) Math.min(4096, rows / 10);
+    if (evalRows < 64) {
+      err.println("demo: too few rows (" + rows + ") to train a sparse autoencoder; skipped");
+      return null;
+    }
+    err.println("demo: training a TopK sparse autoencoder on " + hook + " (" + String.format("%,d", rows)
+        + " stored rows, " + evalRows + " held out)");
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("activation", "topk");
+    config.put("k", 16);
+    config.put("expansion", 4);
+    config.put("batch_size", 1024);
+    config.put("lr", 0.001);
+    config.put("eval_rows", evalRows);
+    config.put("eval_every", 50L);
+    config.put("top_examples", 10);
+    JobHandle job = node.startJob("sae", config,
+        Map.of("main", Map.of("store", Map.of("path", runDir.resolve("stores").resolve(hook).toString()))),
+        "sae-" + hook.replace('.', '-'));
+    JobStatus end = job.completion().get(10, TimeUnit.MINUTES);
+    if (end.state() != JobState.SUCCEEDED) {
+      throw new LoupeCli.CliException(LoupeCli.JOB_FAILED, "job " + end.jobId() + " " + end.state() + ": " + end.message());
+    }
+    Map<String, Object> summary = readResult(end.artifactDir().resolve("results").resolve("summary.json"));
+    summary.put("artifacts", runDir.relativize(end.artifactDir()).toString());
+    return summary;
   }
 
   @SuppressWarnings("unchecked")

@@ -15,8 +15,8 @@ final class DemoReport {
   private DemoReport() {}
 
   static Path write(Path runDir, ModelInfo info, String model, Harvest harvest, double seconds,
-      Map<String, Map<String, Object>> stats, Map<String, Long> storedRows, Map<String, JobStatus> jobs)
-      throws IOException {
+      Map<String, Map<String, Object>> stats, Map<String, Long> storedRows, Map<String, JobStatus> jobs,
+      Map<String, Object> sae) throws IOException {
     StringBuilder h = new StringBuilder();
     h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Loupe demo</title><style>")
         .append("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}")
@@ -52,6 +52,26 @@ final class DemoReport {
     h.append("</table><h2>Distribution of ‖x‖ per token</h2>");
     for (Map.Entry<String, Map<String, Object>> e : stats.entrySet()) {
       h.append("<h3><code>").append(esc(e.getKey())).append("</code></h3>").append(histogramSvg(e.getValue()));
+    }
+    if (sae != null) {
+      String dir = String.valueOf(sae.get("artifacts"));
+      h.append("<h2>Sparse autoencoder on <code>").append(esc(String.valueOf(sae.get("hook")))).append("</code></h2>")
+          .append(String.format("<p>TopK (k = %s) with %s latents trained by the <code>sae</code> plugin on the stored "
+              + "activations of this run: %,d steps over %,d rows; %,d rows held out and never trained on.</p>",
+              sae.get("k"), sae.get("d_sae"), num(sae, "steps").longValue(), num(sae, "tokens").longValue(),
+              num(sae, "eval_rows").longValue()))
+          .append("<table><tr><th>held out</th><th>value</th></tr>")
+          .append(String.format("<tr><td>fraction of variance explained</td><td>%.3f</td></tr>", num(sae, "eval_fve")
+              .doubleValue()))
+          .append(String.format("<tr><td>mean L0 (active latents per token)</td><td>%.1f</td></tr>", num(sae, "eval_l0")
+              .doubleValue()))
+          .append(String.format("<tr><td>latents never active</td><td>%.1f%%</td></tr>",
+              100 * num(sae, "eval_dead_fraction").doubleValue()))
+          .append(String.format("<tr><td>dense latents</td><td>%.1f%%</td></tr>",
+              100 * num(sae, "eval_dense_fraction").doubleValue()))
+          .append("</table><p>Weights in the SAELens layout: <a href=\"").append(esc(dir + "/sae"))
+          .append("\"><code>").append(esc(dir)).append("/sae</code></a>; per-latent examples in <a href=\"")
+          .append(esc(dir + "/results/features.json")).append("\">features.json</a>.</p>");
     }
     h.append("<p>Artifacts: <code>jobs/</code> (each job's config.json, metrics.jsonl, results/, report.md), "
         + "<code>stores/</code> (sharded safetensors activation stores).</p></body></html>");

@@ -55,7 +55,13 @@ class DemoCliTest {
       assertThat(stats.get("rows").asLong()).as(hook).isEqualTo(3000);
       assertThat(runDir.resolve("stores").resolve(hook).resolve("manifest.json")).isRegularFile();
     }
-    assertThat(out.toString()).contains("report: " + report).contains("3,000 Europarl tokens");
+    assertThat(out.toString()).contains("report: " + report).contains("3,000 Europarl tokens")
+        .contains("sparse autoencoder on blocks.2.hook_resid_post: TopK k=16, 768 latents");
+    assertThat(html).contains("Sparse autoencoder on <code>blocks.2.hook_resid_post</code>");
+    JsonNode sae = JSON.readTree(runDir.resolve("jobs/sae-blocks-2-hook_resid_post/results/summary.json").toFile());
+    assertThat(sae.get("eval_rows").asLong()).isEqualTo(300);
+    assertThat(sae.get("eval_l0").asDouble()).isLessThanOrEqualTo(16.0);
+    assertThat(runDir.resolve("jobs/sae-blocks-2-hook_resid_post/sae/sae_weights.safetensors")).isRegularFile();
     assertThat(err.toString()).doesNotContain("\tat ");
   }
 
