@@ -1,8 +1,12 @@
 package dev.loupe.core.cli;
 
 import dev.loupe.core.bench.ForwardBenchmark;
+import dev.loupe.core.bench.SaeBenchmark;
 import dev.loupe.core.bench.StreamBenchmark;
+import dev.loupe.sdk.sparse.TrainerConfig;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -10,7 +14,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code loupe bench ...}: measurements whose figures go into docs/BENCHMARKS.md. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure Loupe's performance.",
-    subcommands = {BenchCommand.Stream.class, BenchCommand.Forward.class})
+    subcommands = {BenchCommand.Stream.class, BenchCommand.Forward.class, BenchCommand.Sae.class})
 final class BenchCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;
@@ -95,6 +99,60 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
       ForwardBenchmark.run(new ForwardBenchmark.Options(model, batch, seq, warmup, passes, rounds,
           noTorch ? null : python), new PrintStream(System.out, true));
+      return LoupeCli.OK;
+    }
+  }
+
+  /** {@code loupe bench sae}: one sparse-coder training step in Loupe and in PyTorch eager, alternating. */
+  @Command(name = "sae", mixinStandardHelpOptions = true,
+      description = "Sparse-coder training throughput (tokens/s) for ReLU+L1 and TopK in Loupe and the same step in "
+          + "PyTorch eager (autograd + torch.optim.Adam), alternating, with Loupe's fraction of its own matmul rate.")
+  static final class Sae implements Callable<Integer> {
+    private final SaeBenchmark.Options d = SaeBenchmark.Options.defaults();
+
+    @ParentCommand
+    BenchCommand bench;
+
+    @Option(names = "--d-in", split = ",", description = "input widths, comma-separated (default: 256,384)")
+    List<Integer> dIns = d.dIns();
+
+    @Option(names = "--expansion", description = "d_sae / d_in (default: ${DEFAULT-VALUE})")
+    int expansion = d.expansion();
+
+    @Option(names = "--batch", description = "rows per training step (default: ${DEFAULT-VALUE})")
+    int batch = d.batch();
+
+    @Option(names = "--k", description = "TopK's k (default: ${DEFAULT-VALUE})")
+    int k = d.k();
+
+    @Option(names = "--warmup", description = "untimed steps per run (default: ${DEFAULT-VALUE})")
+    int warmup = d.warmup();
+
+    @Option(names = "--steps", description = "timed steps per run; the median counts (default: ${DEFAULT-VALUE})")
+    int steps = d.steps();
+
+    @Option(names = "--rounds", description = "Loupe-then-PyTorch rounds per case; medians are reported "
+        + "(default: ${DEFAULT-VALUE})")
+    int rounds = d.rounds();
+
+    @Option(names = "--python", description = "Python with torch for the comparison (default: ${DEFAULT-VALUE})")
+    String python = d.python();
+
+    @Option(names = "--no-torch", description = "skip the PyTorch comparison")
+    boolean noTorch;
+
+    @Option(names = "--json", description = "print the results as JSON on stdout (progress goes to stderr)")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      SaeBenchmark.Options o = new SaeBenchmark.Options(dIns, expansion, batch, k, warmup, steps, rounds,
+          noTorch ? null : python);
+      PrintWriter out = bench.parent.spec.commandLine().getOut();
+      PrintWriter log = json ? bench.parent.spec.commandLine().getErr() : out;
+      List<SaeBenchmark.Row> rows = SaeBenchmark.run(o, TrainerConfig.builder().build(), log);
+      out.print(json ? SaeBenchmark.json(o, rows) + System.lineSeparator() : SaeBenchmark.table(rows));
+      out.flush();
       return LoupeCli.OK;
     }
   }
