@@ -94,16 +94,20 @@ public final class SaeBenchmark {
    * @param loupeStepGflops Loupe's 10 n d_in d_sae matmul flop per step time
    * @param matmulGflops the same-run rate of one [n, d_in] x [d_in, d_sae] float32 matmul in Loupe's engine
    * @param matmulFraction median of the per-round loupeStepGflops / matmulGflops
+   * @param torchMatmulGflops the same reference matmul's rate in the PyTorch child (its own BLAS build)
+   * @param torchMatmulFraction median of the per-round PyTorch step GFLOP/s over torchMatmulGflops
    */
   public record Row(int dIn, int dSae, String activation, double loupeTokensPerSecond, double torchTokensPerSecond,
-      double loupeOverTorch, double loupeStepGflops, double matmulGflops, double matmulFraction) {
+      double loupeOverTorch, double loupeStepGflops, double matmulGflops, double matmulFraction,
+      double torchMatmulGflops, double torchMatmulFraction) {
   }
 
   private SaeBenchmark() {
   }
 
   /** Measures every d_in with ReLU and TopK, printing progress to {@code log}. */
-  public static List<Row> run(Options o, TrainerConfig config, PrintWriter log) throws IOException, InterruptedException {
+  public static List<Row> run(Options o, TrainerConfig config, PrintWriter log)
+      throws IOException, InterruptedException {
     int threads = Runtime.getRuntime().availableProcessors();
     log.printf("sae benchmark: d_in %s, expansion %d, batch %d, %d warm-up + %d timed steps, %d rounds "
         + "(Loupe then PyTorch each round)%n", o.dIns(), o.expansion(), o.batch(), o.warmup(), o.steps(), o.rounds());
@@ -118,15 +122,19 @@ public final class SaeBenchmark {
           for (int r = 0; r < o.rounds(); r++) {
             SparseCoderBenchmark.Result l = SparseCoderBenchmark.measure(manager, dIn, o.expansion(), o.batch(), act,
                 config, o.warmup(), o.steps());
-            double t = torch == null ? Double.NaN
+            JsonNode t = torch == null ? null
                 : torch.measure(act, dIn, dIn * o.expansion(), o.batch(), o.k(), config, o.warmup(), o.steps());
-            rounds[r] = new double[] {l.tokensPerSecond(), t, l.stepGflops(), l.matmulGflops(), l.rooflineFraction()};
-            log.printf("d_in %d %s round %d: Loupe %.0f tokens/s (%.1f ms/step, %.2f of matmul rate)%s; load %s%n",
-                dIn, act.name(), r + 1, l.tokensPerSecond(), l.stepMillis(), l.rooflineFraction(),
-                torch == null ? "" : String.format(", PyTorch %.0f tokens/s", t), ForwardBenchmark.loadAverage());
+            rounds[r] = new double[] {l.tokensPerSecond(), figure(t, "tokens_per_s"), l.stepGflops(), l.matmulGflops(),
+                l.rooflineFraction(), figure(t, "matmul_gflops"), figure(t, "matmul_fraction")};
+            log.printf("d_in %d %s round %d: Loupe %.0f tokens/s (%.1f ms/step, %.2f of its %.0f GFLOP/s matmul)%s; "
+                + "load %s%n", dIn, act.name(), r + 1, l.tokensPerSecond(), l.stepMillis(), l.rooflineFraction(),
+                l.matmulGflops(), t == null ? "" : String.format(", PyTorch %.0f tokens/s (%.1f ms/step, %.2f of its "
+                    + "%.0f GFLOP/s matmul)", rounds[r][1], t.get("step_ms").asDouble(), rounds[r][6], rounds[r][5]),
+                ForwardBenchmark.loadAverage());
           }
           rows.add(new Row(dIn, dIn * o.expansion(), label(act), median(rounds, 0), median(rounds, 1),
-              medianRatio(rounds), median(rounds, 2), median(rounds, 3), median(rounds, 4)));
+              medianRatio(rounds), median(rounds, 2), median(rounds, 3), median(rounds, 4), median(rounds, 5),
+              median(rounds, 6)));
         }
       }
     } finally {
@@ -173,6 +181,8 @@ public final class SaeBenchmark {
       number(n, "loupe_over_torch", r.loupeOverTorch());
       n.put("loupe_step_gflops", r.loupeStepGflops()).put("matmul_gflops", r.matmulGflops())
           .put("loupe_matmul_fraction", r.matmulFraction());
+      number(n, "torch_matmul_gflops", r.torchMatmulGflops());
+      number(n, "torch_matmul_fraction", r.torchMatmulFraction());
     }
     return root.toString();
   }
@@ -183,6 +193,10 @@ public final class SaeBenchmark {
     } else {
       n.put(field, v);
     }
+  }
+
+  private static double figure(JsonNode torchAnswer, String field) {
+    return torchAnswer == null ? Double.NaN : torchAnswer.get(field).asDouble();
   }
 
   private static String label(SparseActivation act) {
@@ -253,13 +267,13 @@ public final class SaeBenchmark {
       return t;
     }
 
-    double measure(SparseActivation act, int dIn, int dSae, int batch, int k, TrainerConfig c, int warmup, int steps)
+    JsonNode measure(SparseActivation act, int dIn, int dSae, int batch, int k, TrainerConfig c, int warmup, int steps)
         throws IOException {
       String cmd = String.format(Locale.ROOT, "measure %s %d %d %d %d %s %s %s %s %s %d %d 1", act.name(), dIn, dSae,
           batch, k, c.l1Coefficient(), c.learningRate(), c.adamBeta1(), c.adamBeta2(), c.adamEpsilon(), warmup, steps);
       in.write(cmd + "\n");
       in.flush();
-      return read().get("tokens_per_s").asDouble();
+      return read();
     }
 
     private JsonNode read() throws IOException {

@@ -29,8 +29,9 @@ class SaeBenchmarkTest {
   @Test
   void tableShowsTheRatioAndADashWherePyTorchWasSkipped() {
     String table = SaeBenchmark.table(List.of(
-        new SaeBenchmark.Row(256, 4096, "relu", 5000, 4000, 1.25, 40, 80, 0.5),
-        new SaeBenchmark.Row(384, 6144, "topk k=32", 3000, Double.NaN, Double.NaN, 30, 80, 0.375)));
+        new SaeBenchmark.Row(256, 4096, "relu", 5000, 4000, 1.25, 40, 80, 0.5, 70, 0.6),
+        new SaeBenchmark.Row(384, 6144, "topk k=32", 3000, Double.NaN, Double.NaN, 30, 80, 0.375, Double.NaN,
+            Double.NaN)));
 
     List<String> lines = table.lines().toList();
     assertThat(lines).hasSize(3);
@@ -44,7 +45,7 @@ class SaeBenchmarkTest {
   void jsonCarriesTheOptionsAndNullForSkippedPyTorchFigures() throws Exception {
     SaeBenchmark.Options o = new SaeBenchmark.Options(List.of(256), 16, 4096, 32, 2, 5, 2, null);
     JsonNode j = new ObjectMapper().readTree(SaeBenchmark.json(o, List.of(
-        new SaeBenchmark.Row(256, 4096, "relu", 5000, Double.NaN, Double.NaN, 40, 80, 0.5))));
+        new SaeBenchmark.Row(256, 4096, "relu", 5000, Double.NaN, Double.NaN, 40, 80, 0.5, Double.NaN, Double.NaN))));
 
     assertThat(j.get("d_in").get(0).asInt()).isEqualTo(256);
     assertThat(j.get("batch").asInt()).isEqualTo(4096);
@@ -53,6 +54,7 @@ class SaeBenchmarkTest {
     assertThat(r.get("loupe_tokens_per_s").asDouble()).isEqualTo(5000);
     assertThat(r.get("torch_tokens_per_s").isNull()).isTrue();
     assertThat(r.get("loupe_over_torch").isNull()).isTrue();
+    assertThat(r.get("torch_matmul_gflops").isNull()).isTrue();
     assertThat(r.get("loupe_matmul_fraction").asDouble()).isEqualTo(0.5);
   }
 
@@ -93,6 +95,7 @@ class SaeBenchmarkTest {
       assertThat(r.matmulGflops()).isPositive();
       assertThat(r.matmulFraction()).isPositive();
       assertThat(r.torchTokensPerSecond()).isNaN();
+      assertThat(r.torchMatmulGflops()).isNaN();
     });
     assertThat(log.toString()).contains("/nonexistent/python3 is not an executable file");
   }
@@ -111,6 +114,7 @@ class SaeBenchmarkTest {
       assertThat(r.get("loupe_tokens_per_s").asDouble()).isPositive();
       assertThat(r.get("torch_tokens_per_s").asDouble()).isPositive();
       assertThat(r.get("loupe_over_torch").asDouble()).isPositive();
+      assertThat(r.get("torch_matmul_gflops").asDouble()).isPositive();
     }
     assertThat(err.toString()).contains("PyTorch 1.", "eager");
   }
