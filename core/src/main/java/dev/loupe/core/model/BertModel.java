@@ -389,6 +389,11 @@ public final class BertModel implements HookedTransformer {
    * @throws UnsupportedOperationException always
    */
   @Override
+  public NDArray unembedDirections(NDArray directions) {
+    return unembed(directions);
+  }
+
+  @Override
   public NDArray unembed(NDArray residual) {
     throw new UnsupportedOperationException("BERT encoders have no unembedding (no LM head); the logit lens "
         + "applies to causal models only");

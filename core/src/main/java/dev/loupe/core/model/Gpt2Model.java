@@ -359,6 +359,25 @@ public final class Gpt2Model implements HookedTransformer {
     return logits;
   }
 
+  /**
+   * Direct logit effect of residual-stream directions {@code [..., d_model] -> [..., vocab]}: the
+   * linear part of the final norm (centring and gain for LayerNorm, gain for RMSNorm; the
+   * per-token scale and the bias left out, as after TransformerLens's {@code fold_ln}) then the
+   * unembedding. For an SAE this is W_dec W_U, the "top logits" of a feature dashboard.
+   */
+  @Override
+  public NDArray unembedDirections(NDArray directions) {
+    HookedTransformer.requireWidth(directions, config.nEmbd());
+    NDArray centred = directions.sub(directions.mean(new int[] {-1}, true));
+    NDArray scaled = centred.mul(weights.get("ln_f.weight"));
+    NDArray wt = unembedding();
+    NDArray logits = scaled.matMul(wt);
+    centred.close();
+    scaled.close();
+    wt.close();
+    return logits;
+  }
+
   // A fresh transposed view of the tied embedding per pass, so gradients reach wte.weight when training.
   private NDArray unembedding() {
     return weights.get("wte.weight").transpose(1, 0);

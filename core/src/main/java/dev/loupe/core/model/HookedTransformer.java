@@ -124,6 +124,25 @@ public interface HookedTransformer extends AutoCloseable {
   NDArray unembed(NDArray residual);
 
   /**
+   * Direct logit effect of residual-stream directions {@code [..., d_model] -> [..., vocab]}: the
+   * linear part of the final norm (no per-token scale, no bias) then the unembedding; the result
+   * belongs to the directions' manager.
+   *
+   * @throws IllegalArgumentException when the last axis is not d_model
+   * @throws UnsupportedOperationException for encoders without an unembedding
+   */
+  NDArray unembedDirections(NDArray directions);
+
+  /** Checks that {@code a}'s last axis is d_model. */
+  static void requireWidth(NDArray a, long dModel) {
+    ai.djl.ndarray.types.Shape s = a.getShape();
+    if (s.dimension() == 0 || s.get(s.dimension() - 1) != dModel) {
+      throw new IllegalArgumentException("expected directions whose last axis is d_model = " + dModel + ", got shape "
+          + s);
+    }
+  }
+
+  /**
    * Writes this model and its tokenizer as a Hugging Face model directory that Loupe and
    * {@code transformers} both load (see {@link HfDirectory#save}).
    *

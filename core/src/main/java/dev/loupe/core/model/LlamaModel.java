@@ -420,6 +420,21 @@ public final class LlamaModel implements HookedTransformer {
     return logits;
   }
 
+  /**
+   * Direct logit effect of residual-stream directions {@code [..., d_model] -> [..., vocab]}: the
+   * linear part of the final norm (centring and gain for LayerNorm, gain for RMSNorm; the
+   * per-token scale and the bias left out, as after TransformerLens's {@code fold_ln}) then the
+   * unembedding. For an SAE this is W_dec W_U, the "top logits" of a feature dashboard.
+   */
+  @Override
+  public NDArray unembedDirections(NDArray directions) {
+    HookedTransformer.requireWidth(directions, config.hiddenSize());
+    NDArray scaled = directions.mul(weights.get(NORM));
+    NDArray logits = scaled.matMul(unembedding);
+    scaled.close();
+    return logits;
+  }
+
   @Override
   public void close() {
     manager.close();

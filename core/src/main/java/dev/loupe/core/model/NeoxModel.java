@@ -419,6 +419,23 @@ public final class NeoxModel implements HookedTransformer {
     return logits;
   }
 
+  /**
+   * Direct logit effect of residual-stream directions {@code [..., d_model] -> [..., vocab]}: the
+   * linear part of the final norm (centring and gain for LayerNorm, gain for RMSNorm; the
+   * per-token scale and the bias left out, as after TransformerLens's {@code fold_ln}) then the
+   * unembedding. For an SAE this is W_dec W_U, the "top logits" of a feature dashboard.
+   */
+  @Override
+  public NDArray unembedDirections(NDArray directions) {
+    HookedTransformer.requireWidth(directions, config.hiddenSize());
+    NDArray centred = directions.sub(directions.mean(new int[] {-1}, true));
+    NDArray scaled = centred.mul(weights.get(FINAL_NORM + ".weight"));
+    NDArray logits = scaled.matMul(unembedding);
+    centred.close();
+    scaled.close();
+    return logits;
+  }
+
   @Override
   public void close() {
     manager.close();

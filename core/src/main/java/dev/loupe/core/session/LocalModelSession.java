@@ -186,6 +186,17 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
     }
   }
 
+  @Override
+  public NDArray unembedDirections(NDArray directions) {
+    lock.lock();
+    try {
+      checkOpen();
+      return model.unembedDirections(directions);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   private void checkOpen() {
     if (closed) {
       throw new IllegalStateException("model session '" + id + "' is closed");

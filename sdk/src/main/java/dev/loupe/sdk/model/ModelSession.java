@@ -81,4 +81,17 @@ public interface ModelSession {
    * @throws UnsupportedOperationException for encoders without an unembedding
    */
   NDArray unembed(NDArray residual);
+
+  /**
+   * Direct logit effect of residual-stream directions {@code [..., d_model] -> [..., vocab]}: the
+   * linear part of the final norm (centring and gain for LayerNorm, gain for RMSNorm; no per-token
+   * scale, no bias, as after TransformerLens's {@code fold_ln}) then the unembedding. For an SAE's
+   * decoder rows this is the "top logits" table of a feature dashboard.
+   *
+   * @throws UnsupportedOperationException for encoders without an unembedding (the default)
+   */
+  default NDArray unembedDirections(NDArray directions) {
+    throw new UnsupportedOperationException("model " + info().id() + " (" + info().architecture()
+        + ") has no direct logit effects");
+  }
 }
