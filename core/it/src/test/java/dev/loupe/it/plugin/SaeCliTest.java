@@ -66,5 +66,20 @@ class SaeCliTest {
     assertThat(jobDir.resolve("report.md")).isRegularFile();
     JsonNode features = JSON.readTree(jobDir.resolve("results/features.json").toFile());
     assertThat(features.size()).isEqualTo(768);
+
+    // spliced into the model on held-out windows, the SAE keeps most of what zero-ablation destroys
+    JsonNode splice = summary.get("splice");
+    assertThat(splice.get("sequences").asInt()).isPositive();
+    assertThat(splice.get("zero_ablated_loss").asDouble()).isGreaterThan(splice.get("clean_loss").asDouble() + 1);
+    assertThat(splice.get("spliced_loss").asDouble()).isGreaterThan(splice.get("clean_loss").asDouble());
+    assertThat(splice.get("loss_recovered").asDouble()).isBetween(0.5, 1.0);
+    assertThat(splice.get("kl_divergence").asDouble()).isPositive();
+    // each latent's dashboard lists the bytes its decoder direction promotes and suppresses most
+    JsonNode promoted = features.get(0).get("logits_positive");
+    JsonNode suppressed = features.get(0).get("logits_negative");
+    assertThat(promoted.size()).isEqualTo(10);
+    assertThat(promoted.get(0).get("effect").asDouble()).isGreaterThanOrEqualTo(promoted.get(9).get("effect").asDouble());
+    assertThat(suppressed.get(0).get("effect").asDouble()).isLessThan(promoted.get(9).get("effect").asDouble());
+    assertThat(Files.readString(jobDir.resolve("report.md"))).contains("loss_recovered");
   }
 }

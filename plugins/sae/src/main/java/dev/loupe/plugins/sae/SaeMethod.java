@@ -8,11 +8,14 @@ import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.method.AnalysisMethod;
 import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.method.MethodInfo;
+import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.sparse.LogitEffects;
 import dev.loupe.sdk.sparse.SparseCoder;
 import dev.loupe.sdk.sparse.SparseCoderFiles;
 import dev.loupe.sdk.sparse.SparseCoderInit;
 import dev.loupe.sdk.sparse.SparseCoderTrainer;
 import dev.loupe.sdk.sparse.SparseMetrics;
+import dev.loupe.sdk.sparse.SpliceEvaluator;
 import dev.loupe.sdk.sparse.StepMetrics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.pf4j.Extension;
 
 /**
@@ -385,11 +389,79 @@ public class SaeMethod implements AnalysisMethod {
       SparseCoderFiles.save(coder, coderDir, info(), trainDensity != null ? trainDensity : heldDensity);
 
       Map<String, Object> summary = summary(coder, eval, heldDensity);
+      Optional<ModelSession> session = ctx.model(inputName());
+      Map<String, Object> splice = spliceEvaluation(coder, session);
+      summary.put("splice", splice);
+      List<LogitEffects.Effects> effects = logitEffects(coder, session);
+      summary.put("logit_effects", effects != null);
       ctx.publish("summary", summary);
-      ctx.publish("features", features(features));
+      ctx.publish("features", features(features, effects));
       writeReport(ctx.artifactDir().resolve("report.md"), summary);
       ctx.log().info("done: {} steps, {} rows; held-out fve {} l0 {}", trainer.step(), trainer.tokens(),
           eval.fve(), eval.l0());
+    }
+
+    private String inputName() {
+      return ctx.inputNames().size() == 1 ? ctx.inputNames().iterator().next() : MethodInfo.MAIN_INPUT;
+    }
+
+    /**
+     * Runs held-out windows with the SAE's reconstruction in place of the hook's activation (and
+     * with the hook zero-ablated) and reports the next-token losses, loss recovered and KL; a map
+     * with the reason when it cannot be done here.
+     */
+    private Map<String, Object> spliceEvaluation(SparseCoder coder, Optional<ModelSession> session) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      if (s.spliceSequences() == 0) {
+        out.put("skipped", "splice_sequences = 0");
+        return out;
+      }
+      if (session.isEmpty()) {
+        out.put("skipped", "the model session of input '" + inputName() + "' is not reachable from this job");
+        return out;
+      }
+      ModelSession model = session.get();
+      if (!model.info().causal()) {
+        out.put("skipped", "model '" + model.info().id() + "' is an encoder: no next-token loss");
+        return out;
+      }
+      List<int[]> windows = SpliceEvaluator.sequences(heldTokens, heldDocs, heldPositions, heldRows,
+          model.info().maxContext());
+      if (windows.isEmpty()) {
+        out.put("skipped", "the held-out rows hold no window of 2 or more consecutive tokens");
+        return out;
+      }
+      windows = windows.subList(0, Math.min(windows.size(), s.spliceSequences()));
+      ctx.checkCancelled();
+      SpliceEvaluator.Result r = SpliceEvaluator.evaluate(model, windows, SpliceEvaluator.Splice.at(in.hookName(), a -> {
+        Shape shape = a.getShape();
+        NDArray flat = a.reshape(-1, shape.get(shape.dimension() - 1));
+        return coder.forward(flat).get(1).reshape(shape);
+      }), 8);
+      out.put("sequences", r.sequences());
+      out.put("predictions", r.predictions());
+      out.put("clean_loss", r.cleanLoss());
+      out.put("spliced_loss", r.splicedLoss());
+      out.put("zero_ablated_loss", r.ablatedLoss());
+      out.put("loss_recovered", r.lossRecovered());
+      out.put("kl_divergence", r.klDivergence());
+      ctx.log().info("spliced into {} at {}: loss {} -> {} (zero-ablated {}), loss recovered {}, KL {}",
+          model.info().id(), in.hookName(), r.cleanLoss(), r.splicedLoss(), r.ablatedLoss(), r.lossRecovered(),
+          r.klDivergence());
+      return out;
+    }
+
+    /** Top promoted and suppressed tokens per latent, or null when they do not apply to this hook. */
+    private List<LogitEffects.Effects> logitEffects(SparseCoder coder, Optional<ModelSession> session) {
+      if (s.logitEffects() == 0 || session.isEmpty() || !LogitEffects.applies(session.get().info(), in.hookName())) {
+        return null;
+      }
+      try (NDManager m = manager.newSubManager()) {
+        // decoder rows live in the normalised space; raw directions are those over the input scale
+        NDArray directions = coder.wDec().div(coder.inputScale());
+        directions.attach(m);
+        return LogitEffects.of(session.get(), directions, s.logitEffects());
+      }
     }
 
     private FeatureExamples collectFeatures(SparseCoder coder) {
@@ -445,7 +517,7 @@ public class SaeMethod implements AnalysisMethod {
       return out;
     }
 
-    private List<Map<String, Object>> features(FeatureExamples fe) {
+    private List<Map<String, Object>> features(FeatureExamples fe, List<LogitEffects.Effects> effects) {
       double[] density = fe.density();
       List<Map<String, Object>> out = new ArrayList<>(s.dSae());
       for (int j = 0; j < s.dSae(); j++) {
@@ -464,10 +536,26 @@ public class SaeMethod implements AnalysisMethod {
           top.add(ex);
         }
         f.put("top", top);
+        if (effects != null) {
+          f.put("logits_positive", tokenEffects(effects.get(j).positive()));
+          f.put("logits_negative", tokenEffects(effects.get(j).negative()));
+        }
         out.add(f);
       }
       return out;
     }
+  }
+
+  private static List<Map<String, Object>> tokenEffects(List<LogitEffects.TokenEffect> list) {
+    List<Map<String, Object>> out = new ArrayList<>(list.size());
+    for (LogitEffects.TokenEffect t : list) {
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("token", t.tokenId());
+      e.put("text", t.token());
+      e.put("effect", t.effect());
+      out.add(e);
+    }
+    return out;
   }
 
   private static void writeReport(Path file, Map<String, Object> s) throws IOException {
@@ -480,6 +568,18 @@ public class SaeMethod implements AnalysisMethod {
         Object v = s.get(key);
         md.append("| ").append(key).append(" | ")
             .append(v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v)).append(" |\n");
+      }
+    }
+    if (s.get("splice") instanceof Map<?, ?> splice) {
+      if (splice.containsKey("skipped")) {
+        md.append("| splice evaluation | skipped: ").append(splice.get("skipped")).append(" |\n");
+      } else {
+        for (String key : List.of("clean_loss", "spliced_loss", "zero_ablated_loss", "loss_recovered",
+            "kl_divergence", "sequences", "predictions")) {
+          Object v = splice.get(key);
+          md.append("| ").append(key).append(" | ")
+              .append(v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v)).append(" |\n");
+        }
       }
     }
     md.append("\nHeld-out metrics are on the first eval_rows rows of the input, never trained on. ")

@@ -13,7 +13,7 @@ import java.util.List;
 record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize, long maxTokens, int epochs,
     long evalEvery,
     int evalRows, long checkpointEvery, boolean normalize, boolean initBDec, int topExamples, int contextTokens,
-    int metricsEvery, long seed, TrainerConfig trainer) {
+    int metricsEvery, long seed, int spliceSequences, int logitEffects, TrainerConfig trainer) {
 
   /** Initial JumpReLU threshold in normalised units (SAELens' default). */
   static final double JUMPRELU_INIT_THRESHOLD = 0.001;
@@ -50,6 +50,10 @@ record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize
       .intOption("top_examples", 20, 0, 10_000, "top activating held-out examples kept per latent")
       .intOption("context_tokens", 8, 0, 1024, "token ids kept before each top example")
       .intOption("metrics_every", 10, 1, null, "record a training metrics row every this many steps")
+      .intOption("splice_sequences", 64, 0, null,
+          "held-out windows run with the SAE spliced in, to measure loss recovered and KL (0: skip)")
+      .intOption("logit_effects", 10, 0, 1000,
+          "top positive and negative direct logit effects (W_dec W_U) kept per latent (0: skip)")
       .build();
 
   /**
@@ -112,7 +116,8 @@ record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize
     return new SaeSettings(activation, dIn, dSae, cfg.getInt("batch_size"), cfg.getLong("max_tokens"),
         cfg.getInt("epochs"), cfg.getLong("eval_every"), cfg.getInt("eval_rows"), cfg.getLong("checkpoint_every"),
         cfg.getBoolean("normalize"), cfg.getBoolean("init_b_dec"), cfg.getInt("top_examples"),
-        cfg.getInt("context_tokens"), cfg.getInt("metrics_every"), cfg.getLong("seed"), trainer);
+        cfg.getInt("context_tokens"), cfg.getInt("metrics_every"), cfg.getLong("seed"), cfg.getInt("splice_sequences"),
+        cfg.getInt("logit_effects"), trainer);
   }
 
   /**
@@ -134,6 +139,6 @@ record SaeSettings(SparseActivation activation, int dIn, int dSae, int batchSize
     }
     TrainerConfig t = trainer.toBuilder().totalSteps(plannedSteps).lrDecaySteps(lrDecaySteps).build();
     return new SaeSettings(activation, dIn, dSae, batchSize, maxTokens, epochs, evalEvery, evalRows, checkpointEvery,
-        normalize, initBDec, topExamples, contextTokens, metricsEvery, seed, t);
+        normalize, initBDec, topExamples, contextTokens, metricsEvery, seed, spliceSequences, logitEffects, t);
   }
 }
