@@ -43,6 +43,8 @@ public final class SparseCoderTrainer implements AutoCloseable {
   private long tokens;
   private long skippedRows;
   private double batchTopKThreshold = Double.NaN;
+  /** Tests turn the sparse TopK path off to compare it with the dense one. */
+  boolean sparseCodes = true;
 
   /**
    * @throws IllegalArgumentException when the config does not fit the coder (k > d_sae, a JumpReLU
@@ -238,6 +240,9 @@ public final class SparseCoderTrainer implements AutoCloseable {
    *     constant); tests pin it to check the AuxK gradient by finite differences
    */
   Gradients compute(NDArray raw, NDArray auxTarget, NDManager m) {
+    if (sparseCodes && sparsePathApplies()) {
+      return computeSparse(raw, auxTarget, m);
+    }
     NDArray wEnc = coder.wEnc();
     NDArray wDec = coder.wDec();
     NDArray bDec = coder.bDec();
@@ -357,6 +362,91 @@ public final class SparseCoderTrainer implements AutoCloseable {
     double fve = total > 0 ? 1 - rec * n / total : 0;
     return new Gradients(rec + sparsity + aux, rec, rec / coder.dIn(), fve, l0, sparsity, aux, l1, grads, fired,
         minKept, x, rowLoss);
+  }
+
+  /**
+   * Whether steps take the sparse path ({@link #computeSparse}): float32 TopK codes with at most a
+   * quarter of the latents active, where the sparse products beat dense matrix multiplies.
+   */
+  boolean sparsePathApplies() {
+    return coder.activation() instanceof SparseActivation.TopK t && 4L * t.k() <= coder.dSae()
+        && coder.wEnc().getDataType() == DataType.FLOAT32;
+  }
+
+  /**
+   * The same loss and gradients as the dense path for TopK codes, with the code kept as its n x k
+   * non-zero entries: only the encoder's forward product is dense; decoding, the decoder gradient,
+   * the code gradient (at the active entries only, the others are gated to 0) and the encoder
+   * gradient cost n x k x d_in each instead of n x d_sae x d_in. AuxK's code is sparse the same way.
+   */
+  Gradients computeSparse(NDArray raw, NDArray auxTarget, NDManager m) {
+    NDArray wEnc = coder.wEnc();
+    NDArray wDec = coder.wDec();
+    NDArray bDec = coder.bDec();
+    NDArray bEnc = coder.bEnc();
+    DataType dt = wEnc.getDataType();
+    int n = (int) raw.getShape().get(0);
+    int dSae = coder.dSae();
+    int dIn = coder.dIn();
+    int k = ((SparseActivation.TopK) coder.activation()).k();
+
+    NDArray x = raw.toType(dt, true).mul(coder.inputScale());
+    NDArray xc = coder.applyBDecToInput() ? x.sub(bDec) : x;
+    NDArray pre = xc.matMul(wEnc).add(bEnc);
+    SparseRows f = SparseRows.topK(pre, k);
+    NDArray xhat = f.times(wDec, m).add(bDec);
+    NDArray e = xhat.sub(x);
+    NDArray rowLoss = e.square().sum(new int[] {1});
+    double rec = rowLoss.sum().toType(DataType.FLOAT64, false).getDouble() / n;
+
+    NDArray grad = e.mul(2.0 / n);
+    NDArray gWDec = f.transposeTimes(grad, m);
+    float[] wDecValues = wDec.toFloatArray();
+    // the gate is 1 exactly at the kept entries, so dL/dpre is (G W_dec^T) there and 0 elsewhere
+    SparseRows dPre = f.withValues(f.rowDots(grad.toFloatArray(), wDecValues, dIn));
+
+    double aux = 0;
+    if (config.auxKCoefficient() > 0) {
+      int[] dead = tracker.dead();
+      if (dead.length > 0) {
+        int kAux = Math.min(config.kAux(), dead.length);
+        float[] deadMask = new float[dSae];
+        for (int j : dead) {
+          deadMask[j] = 1;
+        }
+        NDArray dm = m.create(deadMask).toType(dt, false);
+        NDArray masked = pre.mul(dm).add(dm.sub(1).mul(1e30));
+        SparseRows a = SparseRows.topK(masked, kAux);
+        NDArray r = auxTarget != null ? auxTarget : e.neg();
+        NDArray ehat = a.times(wDec, m);
+        double denom = r.sub(r.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
+        if (denom > 0) {
+          NDArray diff = ehat.sub(r);
+          aux = config.auxKCoefficient() * diff.square().sum().toType(DataType.FLOAT64, false).getDouble() / denom;
+          NDArray gAux = diff.mul(2 * config.auxKCoefficient() / denom);
+          gWDec = gWDec.add(a.transposeTimes(gAux, m));
+          dPre = dPre.plus(a.withValues(a.rowDots(gAux.toFloatArray(), wDecValues, dIn)));
+        }
+      }
+    }
+
+    NDArray gWEnc = dPre.transposeTimes(xc, m).transpose();
+    NDArray gBEnc = m.create(dPre.columnSums()).toType(dt, false);
+    NDArray gBDec = grad.sum(new int[] {0});
+    if (coder.applyBDecToInput()) {
+      gBDec = gBDec.sub(wEnc.matMul(gBEnc.reshape(dSae, 1)).reshape(dIn));
+    }
+
+    Map<String, NDArray> grads = new LinkedHashMap<>();
+    grads.put(SparseCoder.W_ENC, gWEnc);
+    grads.put(SparseCoder.B_ENC, gBEnc);
+    grads.put(SparseCoder.W_DEC, gWDec);
+    grads.put(SparseCoder.B_DEC, gBDec);
+    long[] fired = f.columnCounts();
+    double l0 = (double) f.nnz() / n;
+    double total = x.sub(x.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
+    double fve = total > 0 ? 1 - rec * n / total : 0;
+    return new Gradients(rec + aux, rec, rec / dIn, fve, l0, 0, aux, 0, grads, fired, Double.NaN, x, rowLoss);
   }
 
   private void applyAdam(Gradients g, double lr, NDManager m) {
