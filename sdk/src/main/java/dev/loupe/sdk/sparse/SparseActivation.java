@@ -139,6 +139,23 @@ public sealed interface SparseActivation
       return new NDList(relu.mul(gate), gate);
     }
 
+    /**
+     * Training selection by weighted scores: keeps the {@code k * n} largest values of
+     * {@code relu(pre) * weights} (weights [d_sae], e.g. a crosscoder's summed decoder norms, as in
+     * Minder et al. 2025's BatchTopK crosscoder); the code keeps the unweighted activations.
+     */
+    public NDList trainWeighted(NDArray pre, NDArray weights) {
+      long n = pre.getShape().get(0);
+      long total = pre.size();
+      int keep = (int) Math.min(total, n * k);
+      NDArray relu = pre.maximum(0f);
+      NDArray flat = relu.mul(weights).reshape(total);
+      NDList top = flat.topK(keep, 0, true, false);
+      NDArray gate = flat.zerosLike().scatter(top.get(1), top.get(0).gt(0).toType(pre.getDataType(), false), 0)
+          .reshape(pre.getShape());
+      return new NDList(relu.mul(gate), gate);
+    }
+
     @Override
     public void validate(int dSae) {
       if (k > dSae) {

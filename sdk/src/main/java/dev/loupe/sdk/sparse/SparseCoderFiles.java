@@ -35,6 +35,14 @@ import java.util.stream.Stream;
  * <p>A coder with input scale s != 1 is saved unfolded with {@code normalize_activations =
  * "expected_average_only_in"} and the factor in {@code loupe_input_scale}, so it reloads bit-exact
  * and can keep training; for SAELens inference save {@link SparseCoder#foldInputScale} instead.
+ *
+ * <p>Transcoders are written as SAELens writes them (architecture {@code transcoder},
+ * {@code skip_transcoder} or {@code jumprelu_transcoder}, {@code d_out}, {@code hook_name_out},
+ * {@code apply_b_dec_to_input} false, {@code W_skip} as [d_out, d_in]); their target scale is in
+ * {@code loupe_output_scale}. Crosscoders have no SAELens form: they use the same files with
+ * architecture {@code crosscoder}, {@code loupe_sources} and one input scale per source in
+ * {@code loupe_input_scales}, W_enc [sources x d, d_sae] stacking the per-source encoders and
+ * W_dec [d_sae, sources x d] holding each latent's per-source decoder vectors side by side.
  * Static and thread-safe (concurrent saves to one directory: the last rename wins).
  */
 public final class SparseCoderFiles {
@@ -52,8 +60,19 @@ public final class SparseCoderFiles {
   private SparseCoderFiles() {
   }
 
-  /** Where a coder's inputs come from: the model and the TransformerLens hook name (either may be null). */
-  public record CoderInfo(String modelName, String hookName) {
+  /**
+   * Where a coder's inputs come from: the model and the TransformerLens hook name (either may be
+   * null); for a transcoder the hook its output replaces; for a crosscoder each source's name
+   * ({@code model/hook}).
+   */
+  public record CoderInfo(String modelName, String hookName, String hookNameOut, java.util.List<String> sources) {
+    public CoderInfo {
+      sources = sources == null ? java.util.List.of() : java.util.List.copyOf(sources);
+    }
+
+    public CoderInfo(String modelName, String hookName) {
+      this(modelName, hookName, null, null);
+    }
   }
 
   /** A coder read from disk with what its cfg.json said. */
@@ -79,18 +98,26 @@ public final class SparseCoderFiles {
       throw new IllegalArgumentException("featureDensity has " + density.length + " values, expected d_sae = " + coder.dSae());
     }
     SparseActivation act = coder.activation();
+    SparseCoder.Layout layout = coder.layout();
     ObjectNode cfg = JSON.createObjectNode();
-    cfg.put("architecture", act.architecture());
+    cfg.put("architecture", architecture(layout, act));
     cfg.put("d_in", coder.dIn());
     cfg.put("d_sae", coder.dSae());
+    if (!layout.autoencoder()) {
+      cfg.put("d_out", coder.dOut());
+    }
     cfg.put("dtype", "float32");
     cfg.put("device", "cpu");
     String hook = info == null ? null : info.hookName();
+    String hookOut = info == null ? null : info.hookNameOut();
     cfg.put("model_name", info == null ? null : info.modelName());
     cfg.put("hook_name", hook);
-    Matcher layer = hook == null ? null : LAYER.matcher(hook);
-    cfg.put("hook_layer", layer != null && layer.lookingAt() ? Integer.parseInt(layer.group(1)) : 0);
+    cfg.put("hook_layer", layerOf(hook));
     cfg.putNull("hook_head_index");
+    if (hookOut != null) {
+      cfg.put("hook_name_out", hookOut);
+      cfg.put("hook_layer_out", layerOf(hookOut));
+    }
     cfg.put("activation_fn_str", act instanceof SparseActivation.TopK ? "topk" : "relu");
     ObjectNode kwargs = cfg.putObject("activation_fn_kwargs");
     if (act instanceof SparseActivation.TopK t) {
@@ -99,7 +126,12 @@ public final class SparseCoderFiles {
     }
     cfg.put("apply_b_dec_to_input", coder.applyBDecToInput());
     cfg.put("finetuning_scaling_factor", false);
-    boolean scaled = coder.inputScale() != 1f;
+    float[] scales = coder.inputScales();
+    boolean scaled = false;
+    for (float v : scales) {
+      scaled |= v != 1f;
+    }
+    scaled |= !layout.autoencoder() && coder.outputScale() != 1f;
     cfg.put("normalize_activations", scaled ? "expected_average_only_in" : "none");
     cfg.put("prepend_bos", true);
     cfg.putObject("model_from_pretrained_kwargs");
@@ -108,22 +140,47 @@ public final class SparseCoderFiles {
     meta.put("model_name", info == null ? null : info.modelName());
     meta.put("hook_name", hook);
     meta.putNull("hook_head_index");
+    if (hookOut != null) {
+      meta.put("hook_name_out", hookOut);
+      meta.put("hook_layer_out", layerOf(hookOut));
+    }
     meta.put("prepend_bos", true);
     meta.putObject("model_from_pretrained_kwargs");
     cfg.put("loupe_activation", act.name());
     if (act instanceof SparseActivation.BatchTopK b) {
       cfg.put("loupe_batchtopk_k", b.k());
     }
-    cfg.put("loupe_input_scale", new BigDecimal(Float.toString(coder.inputScale())));
+    cfg.put("loupe_kind", layout.kind());
+    if (layout.sources() > 1) {
+      cfg.put("loupe_sources", layout.sources());
+      com.fasterxml.jackson.databind.node.ArrayNode arr = cfg.putArray("loupe_input_scales");
+      for (float v : scales) {
+        arr.add(new BigDecimal(Float.toString(v)));
+      }
+      com.fasterxml.jackson.databind.node.ArrayNode names = cfg.putArray("loupe_source_names");
+      if (info != null) {
+        info.sources().forEach(names::add);
+      }
+    } else {
+      cfg.put("loupe_input_scale", new BigDecimal(Float.toString(scales[0])));
+    }
+    if (!layout.autoencoder()) {
+      cfg.put("loupe_output_scale", new BigDecimal(Float.toString(coder.outputScale())));
+    }
     AtomicFiles.write(dir.resolve(CFG), JSON.writeValueAsBytes(cfg));
 
     Map<String, TensorData> tensors = new LinkedHashMap<>();
     tensors.put(SparseCoder.W_ENC, TensorData.f32(coder.weights(SparseCoder.W_ENC), coder.dIn(), coder.dSae()));
     tensors.put(SparseCoder.B_ENC, TensorData.f32(coder.weights(SparseCoder.B_ENC), coder.dSae()));
-    tensors.put(SparseCoder.W_DEC, TensorData.f32(coder.weights(SparseCoder.W_DEC), coder.dSae(), coder.dIn()));
-    tensors.put(SparseCoder.B_DEC, TensorData.f32(coder.weights(SparseCoder.B_DEC), coder.dIn()));
+    tensors.put(SparseCoder.W_DEC, TensorData.f32(coder.weights(SparseCoder.W_DEC), coder.dSae(), coder.dOut()));
+    tensors.put(SparseCoder.B_DEC, TensorData.f32(coder.weights(SparseCoder.B_DEC), coder.dOut()));
     if (act.architecture().equals("jumprelu")) {
       tensors.put(SparseCoder.THRESHOLD, TensorData.f32(coder.weights(SparseCoder.THRESHOLD), coder.dSae()));
+    }
+    if (layout.skip()) {
+      // SAELens keeps W_skip as [d_out, d_in] and adds x W_skip^T
+      tensors.put(SparseCoder.W_SKIP, TensorData.f32(transpose(coder.weights(SparseCoder.W_SKIP), coder.dIn(),
+          coder.dOut()), coder.dOut(), coder.dIn()));
     }
     Safetensors.write(dir.resolve(WEIGHTS), tensors, null);
     if (density != null) {
@@ -133,6 +190,34 @@ public final class SparseCoderFiles {
       }
       Safetensors.write(dir.resolve(SPARSITY), Map.of("log_feature_sparsity", TensorData.f32(log, log.length)), null);
     }
+  }
+
+  private static String architecture(SparseCoder.Layout layout, SparseActivation act) {
+    if (layout.sources() > 1) {
+      return "crosscoder";
+    }
+    if (!layout.autoencoder()) {
+      // a BatchTopK transcoder infers by its threshold, which SAELens reads as JumpReLU
+      return layout.skip() ? "skip_transcoder" : act.architecture().equals("jumprelu") ? "jumprelu_transcoder"
+          : "transcoder";
+    }
+    return act.architecture();
+  }
+
+  private static int layerOf(String hook) {
+    Matcher layer = hook == null ? null : LAYER.matcher(hook);
+    return layer != null && layer.lookingAt() ? Integer.parseInt(layer.group(1)) : 0;
+  }
+
+  /** A row-major [rows, cols] matrix as [cols, rows]. */
+  private static float[] transpose(float[] a, int rows, int cols) {
+    float[] t = new float[a.length];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        t[c * rows + r] = a[r * cols + c];
+      }
+    }
+    return t;
   }
 
   /**
@@ -149,30 +234,60 @@ public final class SparseCoderFiles {
     JsonNode cfg = JSON.readTree(cfgFile.toFile());
     int dIn = requiredInt(cfg, "d_in", cfgFile);
     int dSae = requiredInt(cfg, "d_sae", cfgFile);
+    String arch = text(cfg, "architecture");
+    boolean transcoder = arch != null && arch.endsWith("transcoder");
+    boolean skip = "skip_transcoder".equals(arch);
+    int dOut = transcoder ? (cfg.has("d_out") ? requiredInt(cfg, "d_out", cfgFile) : dIn) : dIn;
+    int sources = cfg.has("loupe_sources") ? requiredInt(cfg, "loupe_sources", cfgFile) : 1;
+    SparseCoder.Layout layout;
+    try {
+      layout = new SparseCoder.Layout(dIn, dSae, dOut, sources, !transcoder, skip);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(cfgFile + ": " + e.getMessage(), e);
+    }
     SparseActivation act = activation(cfg, cfgFile);
-    boolean applyBDec = !cfg.has("apply_b_dec_to_input") || cfg.get("apply_b_dec_to_input").asBoolean(true);
-    float scale = 1f;
+    boolean applyBDec = !transcoder && (!cfg.has("apply_b_dec_to_input") || cfg.get("apply_b_dec_to_input").asBoolean(true));
     String normalize = cfg.path("normalize_activations").asText("none");
     if (!normalize.equals("none") && !normalize.equals("expected_average_only_in")) {
       throw new IOException(cfgFile + ": normalize_activations \"" + normalize
           + "\" is not supported; expected \"none\" or \"expected_average_only_in\"");
     }
-    if (cfg.hasNonNull("loupe_input_scale")) {
-      scale = cfg.get("loupe_input_scale").decimalValue().floatValue();
-    } else if (cfg.path("normalize_activations").asText("none").equals("expected_average_only_in")) {
+    float[] scales = new float[sources];
+    java.util.Arrays.fill(scales, 1f);
+    float outputScale = 1f;
+    if (cfg.hasNonNull("loupe_input_scales")) {
+      JsonNode arr = cfg.get("loupe_input_scales");
+      if (!arr.isArray() || arr.size() != sources) {
+        throw new IOException(cfgFile + ": field \"loupe_input_scales\" must list " + sources + " numbers, got " + arr);
+      }
+      for (int i = 0; i < sources; i++) {
+        scales[i] = arr.get(i).decimalValue().floatValue();
+      }
+    } else if (cfg.hasNonNull("loupe_input_scale")) {
+      java.util.Arrays.fill(scales, cfg.get("loupe_input_scale").decimalValue().floatValue());
+    } else if (normalize.equals("expected_average_only_in")) {
       throw new IOException(cfgFile + ": normalize_activations is \"expected_average_only_in\" but no scaling "
           + "factor is recorded; fold the factor into the weights (SAELens fold_activation_norm_scaling_factor) first");
     }
+    if (transcoder && cfg.hasNonNull("loupe_output_scale")) {
+      outputScale = cfg.get("loupe_output_scale").decimalValue().floatValue();
+    }
     Path weights = dir.resolve(WEIGHTS);
     try (SafetensorsFile f = Safetensors.open(weights)) {
-      float[] wEnc = tensor(f, SparseCoder.W_ENC, dIn, dSae);
-      float[] bEnc = tensor(f, SparseCoder.B_ENC, dSae);
-      float[] wDec = tensor(f, SparseCoder.W_DEC, dSae, dIn);
-      float[] bDec = tensor(f, SparseCoder.B_DEC, dIn);
-      float[] threshold = act.architecture().equals("jumprelu") ? tensor(f, SparseCoder.THRESHOLD, dSae) : null;
+      Map<String, float[]> w = new LinkedHashMap<>();
+      w.put(SparseCoder.W_ENC, tensor(f, SparseCoder.W_ENC, dIn, dSae));
+      w.put(SparseCoder.B_ENC, tensor(f, SparseCoder.B_ENC, dSae));
+      w.put(SparseCoder.W_DEC, tensor(f, SparseCoder.W_DEC, dSae, dOut));
+      w.put(SparseCoder.B_DEC, tensor(f, SparseCoder.B_DEC, dOut));
+      if (act.architecture().equals("jumprelu")) {
+        w.put(SparseCoder.THRESHOLD, tensor(f, SparseCoder.THRESHOLD, dSae));
+      }
+      if (skip) {
+        w.put(SparseCoder.W_SKIP, transpose(tensor(f, SparseCoder.W_SKIP, dOut, dIn), dOut, dIn));
+      }
       SparseCoder coder;
       try {
-        coder = SparseCoder.of(manager, dIn, dSae, act, applyBDec, scale, wEnc, bEnc, wDec, bDec, threshold);
+        coder = SparseCoder.of(manager, layout, act, applyBDec, scales, outputScale, w);
       } catch (IllegalArgumentException e) {
         throw new IOException(dir + ": " + e.getMessage(), e);
       }
@@ -184,8 +299,11 @@ public final class SparseCoderFiles {
         }
       }
       JsonNode meta = cfg.path("metadata");
+      java.util.List<String> sourceNames = new java.util.ArrayList<>();
+      cfg.path("loupe_source_names").forEach(n -> sourceNames.add(n.asText()));
       CoderInfo info = new CoderInfo(text(cfg, "model_name") != null ? text(cfg, "model_name") : text(meta, "model_name"),
-          text(cfg, "hook_name") != null ? text(cfg, "hook_name") : text(meta, "hook_name"));
+          text(cfg, "hook_name") != null ? text(cfg, "hook_name") : text(meta, "hook_name"),
+          text(cfg, "hook_name_out") != null ? text(cfg, "hook_name_out") : text(meta, "hook_name_out"), sourceNames);
       return new Loaded(coder, info, sparsity, cfg);
     }
   }
@@ -198,6 +316,12 @@ public final class SparseCoderFiles {
     if (loupe == null && name.equals("standard") && "topk".equals(text(cfg, "activation_fn_str"))) {
       name = "topk";
     }
+    // SAELens transcoders: a plain or skip transcoder is ReLU, a JumpReLU one has thresholds
+    if (loupe == null && (name.equals("transcoder") || name.equals("skip_transcoder"))) {
+      name = "standard";
+    } else if (loupe == null && name.equals("jumprelu_transcoder")) {
+      name = "jumprelu";
+    }
     try {
       return switch (name) {
         case "standard", "relu" -> new SparseActivation.Relu();
@@ -206,7 +330,7 @@ public final class SparseCoderFiles {
         case "batchtopk" -> new SparseActivation.BatchTopK(requiredInt(cfg, "loupe_batchtopk_k", file));
         case "jumprelu" -> new SparseActivation.JumpRelu();
         default -> throw new IOException(file + ": architecture \"" + name
-            + "\" is not supported; expected standard, topk or jumprelu");
+            + "\" is not supported; expected standard, topk, jumprelu, a transcoder or a Loupe crosscoder");
       };
     } catch (IllegalArgumentException e) {
       throw new IOException(file + ": " + e.getMessage(), e);

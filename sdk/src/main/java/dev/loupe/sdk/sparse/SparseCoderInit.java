@@ -36,6 +36,36 @@ public final class SparseCoderInit {
   }
 
   /**
+   * One factor per source for a crosscoder's input, the sample's columns split into
+   * {@code sources} equal blocks: block b's factor makes its mean squared norm its width, so every
+   * source weighs the same in the loss whatever its raw scale.
+   *
+   * @throws IllegalArgumentException when the width does not split into {@code sources} blocks,
+   *     the sample has no finite row, or a block is zero on every finite row
+   */
+  public static float[] sourceScales(NDArray sample, int sources) {
+    long width = sample.getShape().get(sample.getShape().dimension() - 1);
+    if (sources < 1 || width % sources != 0) {
+      throw new IllegalArgumentException("a sample of width " + width + " does not split into " + sources + " sources");
+    }
+    int d = (int) (width / sources);
+    float[] out = new float[sources];
+    try (NDManager m = sample.getManager().newSubManager()) {
+      m.tempAttachAll(sample);
+      NDArray x = finite(sample);
+      for (int b = 0; b < sources; b++) {
+        NDArray block = x.get(new ai.djl.ndarray.index.NDIndex(":, " + (b * d) + ":" + ((b + 1) * d)));
+        try {
+          out[b] = inputScale(block);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("source " + b + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * The geometric median of the sample's finite rows (the point minimising the summed Euclidean
    * distance), by Weiszfeld iterations started at the mean.
    *

@@ -29,6 +29,14 @@ import java.util.Random;
  * </ul>
  * Dead latents are tracked over a token window and may be resampled as in Towards Monosemanticity.
  *
+ * <p>The same objectives train every member of the family ({@link SparseCoder.Layout}): a
+ * transcoder's error is against its target (and its skip connection is trained with the rest); a
+ * crosscoder's decoder is free, its L1 penalty weights each latent by the sum of its per-source
+ * decoder norms (Lindsey et al. 2024, "Sparse Crosscoders") and its BatchTopK selects by the
+ * activation times that sum (the BatchTopK crosscoder of Minder et al. 2025, "Overcoming Sparsity
+ * Artifacts in Crosscoders to Interpret Chat-Tuning"), whose inference threshold is then divided
+ * by each latent's norm sum.
+ *
  * <p>Losses use the sum of squared errors over d_in, averaged over rows. Not thread-safe: one thread
  * drives a trainer; distinct trainers are independent.
  */
@@ -64,9 +72,23 @@ public final class SparseCoderTrainer implements AutoCloseable {
   }
 
   private java.util.List<String> trainedTensors() {
-    return coder.activation() instanceof SparseActivation.JumpRelu
-        ? java.util.List.of(SparseCoder.W_ENC, SparseCoder.B_ENC, SparseCoder.W_DEC, SparseCoder.B_DEC, SparseCoder.THRESHOLD)
-        : java.util.List.of(SparseCoder.W_ENC, SparseCoder.B_ENC, SparseCoder.W_DEC, SparseCoder.B_DEC);
+    java.util.List<String> names = new java.util.ArrayList<>(
+        java.util.List.of(SparseCoder.W_ENC, SparseCoder.B_ENC, SparseCoder.W_DEC, SparseCoder.B_DEC));
+    if (coder.activation() instanceof SparseActivation.JumpRelu) {
+      names.add(SparseCoder.THRESHOLD);
+    }
+    if (coder.wSkip() != null) {
+      names.add(SparseCoder.W_SKIP);
+    }
+    return names;
+  }
+
+  /**
+   * Whether decoder rows keep their norms (no unit-norm constraint): the decoder-norm weighted L1
+   * variant and every crosscoder, whose per-source norms are what the model diff reads.
+   */
+  boolean decoderFree() {
+    return config.decoderNormWeightedL1() || coder.sources() > 1;
   }
 
   public SparseCoder coder() {
@@ -147,29 +169,60 @@ public final class SparseCoderTrainer implements AutoCloseable {
 
   /** {@link #step(NDArray)} on a row-major float array of {@code rows} rows of d_in values. */
   public StepMetrics step(float[] batch, int rows) {
-    if (rows < 1 || batch.length != (long) rows * coder.dIn()) {
-      throw new IllegalArgumentException("batch has " + batch.length + " values; expected rows (" + rows
+    return step(batch, null, rows);
+  }
+
+  /**
+   * {@link #step(NDArray, NDArray)} on row-major float arrays of {@code rows} rows: inputs of d_in
+   * values and, for a transcoder, targets of d_out values (null for autoencoders).
+   */
+  public StepMetrics step(float[] inputs, float[] targets, int rows) {
+    if (rows < 1 || inputs.length != (long) rows * coder.dIn()) {
+      throw new IllegalArgumentException("batch has " + inputs.length + " values; expected rows (" + rows
           + ") x d_in (" + coder.dIn() + ")");
     }
+    if (targets != null && targets.length != (long) rows * coder.dOut()) {
+      throw new IllegalArgumentException("targets have " + targets.length + " values; expected rows (" + rows
+          + ") x d_out (" + coder.dOut() + ")");
+    }
     try (NDManager m = coder.manager().newSubManager()) {
-      return step(m.create(batch, new Shape(rows, coder.dIn())));
+      return step(m.create(inputs, new Shape(rows, coder.dIn())),
+          targets == null ? null : m.create(targets, new Shape(rows, coder.dOut())));
     }
   }
 
   /**
-   * One optimisation step on raw inputs [n, d_in]. Rows holding NaN or infinity are dropped and
-   * counted, never trained on; a batch with no finite row takes no step (its metrics show 0 rows).
-   *
-   * @throws IllegalArgumentException when the batch's width is not the coder's d_in
+   * One optimisation step of an autoencoder (SAE, crosscoder) on raw inputs [n, d_in]; see
+   * {@link #step(NDArray, NDArray)}.
    */
   public StepMetrics step(NDArray batch) {
+    return step(batch, null);
+  }
+
+  /**
+   * One optimisation step on raw inputs [n, d_in] and, for a transcoder, raw targets [n, d_out]
+   * (null for autoencoders, whose target is the input). Rows holding NaN or infinity (in the input
+   * or the target) are dropped and counted, never trained on; a batch with no finite row takes no
+   * step (its metrics show 0 rows).
+   *
+   * @throws IllegalArgumentException when a width is not the coder's, or a transcoder gets no
+   *     targets or an autoencoder gets some
+   */
+  public StepMetrics step(NDArray batch, NDArray targets) {
+    checkBatch(batch, targets);
     Shape shape = batch.getShape();
-    if (shape.dimension() != 2 || shape.get(1) != coder.dIn()) {
-      throw new IllegalArgumentException("batch must have shape [n, d_in = " + coder.dIn() + "], got " + shape);
-    }
     try (NDManager m = coder.manager().newSubManager()) {
       attachWorkingSet(m, batch, true);
-      NDArray x = SparseMetrics.dropNonFiniteRows(batch);
+      NDArray x;
+      NDArray y = null;
+      if (targets == null) {
+        x = SparseMetrics.dropNonFiniteRows(batch);
+      } else {
+        m.tempAttachAll(targets);
+        NDArray keep = SparseMetrics.finiteRows(batch).logicalAnd(SparseMetrics.finiteRows(targets));
+        x = batch.get(keep);
+        y = targets.get(keep);
+      }
       int total = (int) shape.get(0);
       int good = (int) x.getShape().get(0);
       int skipped = total - good;
@@ -177,7 +230,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
       if (good == 0) {
         return new StepMetrics(step, 0, skipped, 0, 0, 0, 0, 0, 0, 0, 0, tracker.deadFraction(), 0);
       }
-      Gradients g = compute(x, null, m);
+      Gradients g = compute(x, y, null, m);
       double lr = learningRate(step);
       applyAdam(g, lr, m);
       long[] fired = g.firedCounts;
@@ -185,17 +238,61 @@ public final class SparseCoderTrainer implements AutoCloseable {
       if (coder.activation() instanceof SparseActivation.BatchTopK && !Double.isNaN(g.minKept)) {
         batchTopKThreshold = Double.isNaN(batchTopKThreshold) ? g.minKept
             : config.thresholdMomentum() * batchTopKThreshold + (1 - config.thresholdMomentum()) * g.minKept;
-        coder.threshold().set(new NDIndex(":"), (float) batchTopKThreshold);
+        setBatchTopKThreshold();
       }
       step++;
       tokens += good;
       int resampled = 0;
       if (config.resampleEverySteps() > 0 && step % config.resampleEverySteps() == 0) {
-        resampled = resample(g.xNormalized, g.rowLoss);
+        resampled = resample(g.xNormalized, g.yNormalized, g.rowLoss);
       }
       return new StepMetrics(step, good, skipped, g.loss, g.mse, g.fve, g.l0,
           g.sparsityLoss, g.auxLoss, lr, g.l1, tracker.deadFraction(), resampled);
     }
+  }
+
+  private void checkBatch(NDArray batch, NDArray targets) {
+    Shape shape = batch.getShape();
+    if (shape.dimension() != 2 || shape.get(1) != coder.dIn()) {
+      throw new IllegalArgumentException("batch must have shape [n, d_in = " + coder.dIn() + "], got " + shape);
+    }
+    boolean autoencoder = coder.layout().autoencoder();
+    if (autoencoder && targets != null) {
+      throw new IllegalArgumentException("a " + coder.layout().kind() + " reconstructs its input; pass no targets");
+    }
+    if (!autoencoder) {
+      if (targets == null) {
+        throw new IllegalArgumentException("a " + coder.layout().kind() + " needs targets [n, d_out = "
+            + coder.dOut() + "] beside its inputs");
+      }
+      Shape t = targets.getShape();
+      if (t.dimension() != 2 || t.get(0) != shape.get(0) || t.get(1) != coder.dOut()) {
+        throw new IllegalArgumentException("targets must have shape [n = " + shape.get(0) + ", d_out = "
+            + coder.dOut() + "], got " + t);
+      }
+    }
+  }
+
+  /**
+   * BatchTopK's inference rule is {@code score > theta} with the score the one training selected
+   * by: the activation itself, or for a free decoder the activation times the latent's decoder
+   * norm (sum), i.e. a per-latent threshold {@code theta / norm}.
+   */
+  private void setBatchTopKThreshold() {
+    if (!decoderFree()) {
+      coder.threshold().set(new NDIndex(":"), (float) batchTopKThreshold);
+      return;
+    }
+    float[][] norms = coder.decoderNormsPerSource();
+    float[] thr = new float[coder.dSae()];
+    for (int j = 0; j < thr.length; j++) {
+      double sum = 0;
+      for (float v : norms[j]) {
+        sum += v;
+      }
+      thr[j] = (float) (batchTopKThreshold / Math.max(sum, 1e-12));
+    }
+    coder.threshold().set(thr);
   }
 
   /**
@@ -204,18 +301,28 @@ public final class SparseCoderTrainer implements AutoCloseable {
    * plugins that combine coders (a crosscoder sums several).
    */
   public Gradients gradients(NDArray batch, NDManager manager) {
-    return gradients(batch, null, manager);
+    return gradients(batch, null, null, manager);
   }
 
-  Gradients gradients(NDArray batch, NDArray auxTarget, NDManager manager) {
+  /** As {@link #gradients(NDArray, NDManager)} for a transcoder's inputs [n, d_in] and targets [n, d_out]. */
+  public Gradients gradients(NDArray batch, NDArray targets, NDManager manager) {
+    return gradients(batch, targets, null, manager);
+  }
+
+  Gradients gradients(NDArray batch, NDArray targets, NDArray auxTarget, NDManager manager) {
+    checkBatch(batch, targets);
     try (NDManager m = manager.newSubManager()) {
       attachWorkingSet(m, batch, false);
       if (auxTarget != null) {
         m.tempAttachAll(auxTarget);
       }
-      Gradients g = compute(batch, auxTarget, m);
+      if (targets != null) {
+        m.tempAttachAll(targets);
+      }
+      Gradients g = compute(batch, targets, auxTarget, m);
       g.gradients.values().forEach(a -> a.attach(manager));
       g.xNormalized.attach(manager);
+      g.yNormalized.attach(manager);
       g.rowLoss.attach(manager);
       return g;
     }
@@ -236,31 +343,41 @@ public final class SparseCoderTrainer implements AutoCloseable {
   }
 
   /**
-   * @param auxTarget when non-null, the AuxK target residual (normally {@code x - x_hat}, held
+   * @param target raw targets [n, d_out] for a transcoder, null for autoencoders
+   * @param auxTarget when non-null, the AuxK target residual (normally {@code y - y_hat}, held
    *     constant); tests pin it to check the AuxK gradient by finite differences
    */
-  Gradients compute(NDArray raw, NDArray auxTarget, NDManager m) {
+  Gradients compute(NDArray raw, NDArray target, NDArray auxTarget, NDManager m) {
     if (sparseCodes && sparsePathApplies()) {
-      return computeSparse(raw, auxTarget, m);
+      return computeSparse(raw, target, auxTarget, m);
     }
     NDArray wEnc = coder.wEnc();
     NDArray wDec = coder.wDec();
     NDArray bDec = coder.bDec();
     NDArray bEnc = coder.bEnc();
+    NDArray wSkip = coder.wSkip();
     NDArray theta = coder.threshold();
     DataType dt = wEnc.getDataType();
     long n = raw.getShape().get(0);
     int dSae = coder.dSae();
     SparseActivation act = coder.activation();
+    boolean free = decoderFree();
 
-    NDArray x = raw.toType(dt, true).mul(coder.inputScale());
+    NDArray x = coder.scaleInput(raw.toType(dt, true));
+    NDArray y = target == null ? x : coder.scaleTarget(target.toType(dt, true));
     NDArray xc = coder.applyBDecToInput() ? x.sub(bDec) : x;
     NDArray pre = xc.matMul(wEnc).add(bEnc);
-    NDList codes = act.train(pre, theta);
+    // a free decoder's norms weight the L1 penalty and BatchTopK's selection
+    NDArray[] normsAndDirections = free ? decoderNormsAndDirections(wDec) : null;
+    NDArray norms = free ? normsAndDirections[0] : null;
+    NDList codes = act instanceof SparseActivation.BatchTopK b && free ? b.trainWeighted(pre, norms) : act.train(pre, theta);
     NDArray f = codes.get(0);
     NDArray gate = codes.get(1);
-    NDArray xhat = f.matMul(wDec).add(bDec);
-    NDArray e = xhat.sub(x);
+    NDArray yhat = f.matMul(wDec).add(bDec);
+    if (wSkip != null) {
+      yhat = yhat.add(x.matMul(wSkip));
+    }
+    NDArray e = yhat.sub(y);
     NDArray rowLoss = e.square().sum(new int[] {1});
     double rec = rowLoss.sum().toType(DataType.FLOAT64, false).getDouble() / n;
 
@@ -274,26 +391,25 @@ public final class SparseCoderTrainer implements AutoCloseable {
     NDArray gTheta = null;
     if (act instanceof SparseActivation.Relu) {
       l1 = l1Coefficient(step);
-      if (config.decoderNormWeightedL1()) {
-        NDArray norms = wDec.norm(new int[] {1});
+      if (free) {
         NDArray fSum = f.sum(new int[] {0});
         sparsity = l1 / n * fSum.mul(norms).sum().toType(DataType.FLOAT64, false).getDouble();
         dF = dF.add(norms.mul(l1 / n));
-        gWDec = gWDec.add(wDec.mul(fSum.div(norms.maximum(1e-30)).mul(l1 / n).expandDims(1)));
+        gWDec = gWDec.add(normsAndDirections[1].mul(fSum.mul(l1 / n).expandDims(1)));
       } else {
         sparsity = l1 / n * f.sum().toType(DataType.FLOAT64, false).getDouble();
         dF = dF.add(l1 / n);
       }
     } else if (act instanceof SparseActivation.JumpRelu) {
       double eps = config.jumpReluBandwidth();
-      double target = config.targetL0();
+      double target0 = config.targetL0();
       NDArray kernel = pre.sub(theta).abs().lt(eps / 2).toType(dt, false);
       double l0 = gate.sum().toType(DataType.FLOAT64, false).getDouble() / n;
-      double dev = l0 / target - 1;
+      double dev = l0 / target0 - 1;
       sparsity = config.l0Coefficient() * dev * dev;
       // d f / d theta := -(theta / eps) K((pre - theta) / eps); d H / d theta := -(1 / eps) K(...)
       NDArray dThetaRec = dF.mul(kernel).sum(new int[] {0}).mul(theta).mul(-1.0 / eps);
-      double spScale = config.l0Coefficient() * 2 * dev / target / n * (-1.0 / eps);
+      double spScale = config.l0Coefficient() * 2 * dev / target0 / n * (-1.0 / eps);
       NDArray dThetaSp = kernel.sum(new int[] {0}).mul(spScale);
       // trained in log space: d/d log(theta) = theta d/d theta
       gTheta = dThetaRec.add(dThetaSp).mul(theta);
@@ -306,13 +422,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
       int[] dead = tracker.dead();
       if (dead.length > 0) {
         int kAux = Math.min(config.kAux(), dead.length);
-        float[] deadMask = new float[dSae];
-        for (int j : dead) {
-          deadMask[j] = 1;
-        }
-        NDArray dm = m.create(deadMask).toType(dt, false);
-        // dead latents keep their pre-activation; live ones are pushed below any dead value
-        NDArray masked = pre.mul(dm).add(dm.sub(1).mul(1e30));
+        NDArray masked = deadOnly(pre, dead, m);
         NDArray a = SparseActivation.keepTopPerRow(masked, kAux);
         NDArray r = auxTarget != null ? auxTarget : e.neg();
         NDArray ehat = a.matMul(wDec);
@@ -341,6 +451,9 @@ public final class SparseCoderTrainer implements AutoCloseable {
     if (gTheta != null) {
       grads.put(SparseCoder.THRESHOLD, gTheta);
     }
+    if (wSkip != null) {
+      grads.put(SparseCoder.W_SKIP, x.transpose().matMul(grad));
+    }
 
     // every activation's gate is 1 exactly where the code is non-zero, so it counts firings too
     float[] firedPerLatent = gate.sum(new int[] {0}).toType(DataType.FLOAT32, false).toFloatArray();
@@ -353,15 +466,42 @@ public final class SparseCoderTrainer implements AutoCloseable {
     double l0 = (double) firedTotal / n;
     double minKept = Double.NaN;
     if (act instanceof SparseActivation.BatchTopK) {
-      NDArray kept = f.booleanMask(f.gt(0));
+      NDArray scores = free ? f.mul(norms) : f;
+      NDArray kept = scores.booleanMask(f.gt(0));
       if (kept.size() > 0) {
         minKept = kept.min().toType(DataType.FLOAT64, false).getDouble();
       }
     }
-    double total = x.sub(x.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
+    double total = y.sub(y.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
     double fve = total > 0 ? 1 - rec * n / total : 0;
-    return new Gradients(rec + sparsity + aux, rec, rec / coder.dIn(), fve, l0, sparsity, aux, l1, grads, fired,
-        minKept, x, rowLoss);
+    return new Gradients(rec + sparsity + aux, rec, rec / coder.dOut(), fve, l0, sparsity, aux, l1, grads, fired,
+        minKept, x, y, rowLoss);
+  }
+
+  /**
+   * Each latent's decoder norm summed over sources [d_sae] (for one source: the row norm), and
+   * that sum's gradient with respect to W_dec [d_sae, d_out] (each source's part of a row over
+   * its norm).
+   */
+  private NDArray[] decoderNormsAndDirections(NDArray wDec) {
+    int dSae = coder.dSae();
+    int sources = coder.sources();
+    int dOut = coder.dOut();
+    NDArray blocks = wDec.reshape(dSae, sources, dOut / sources);
+    NDArray blockNorms = blocks.norm(new int[] {2}, true);
+    NDArray norms = blockNorms.sum(new int[] {1}).reshape(dSae);
+    NDArray directions = blocks.div(blockNorms.maximum(1e-30)).reshape(dSae, dOut);
+    return new NDArray[] {norms, directions};
+  }
+
+  /** Pre-activations with every live latent pushed below any dead one (for AuxK's top-k). */
+  private static NDArray deadOnly(NDArray pre, int[] dead, NDManager m) {
+    float[] deadMask = new float[(int) pre.getShape().get(1)];
+    for (int j : dead) {
+      deadMask[j] = 1;
+    }
+    NDArray dm = m.create(deadMask).toType(pre.getDataType(), false);
+    return pre.mul(dm).add(dm.sub(1).mul(1e30));
   }
 
   /**
@@ -377,25 +517,31 @@ public final class SparseCoderTrainer implements AutoCloseable {
    * The same loss and gradients as the dense path for TopK codes, with the code kept as its n x k
    * non-zero entries: only the encoder's forward product is dense; decoding, the decoder gradient,
    * the code gradient (at the active entries only, the others are gated to 0) and the encoder
-   * gradient cost n x k x d_in each instead of n x d_sae x d_in. AuxK's code is sparse the same way.
+   * gradient cost n x k x d each instead of n x d_sae x d. AuxK's code is sparse the same way.
    */
-  Gradients computeSparse(NDArray raw, NDArray auxTarget, NDManager m) {
+  Gradients computeSparse(NDArray raw, NDArray target, NDArray auxTarget, NDManager m) {
     NDArray wEnc = coder.wEnc();
     NDArray wDec = coder.wDec();
     NDArray bDec = coder.bDec();
     NDArray bEnc = coder.bEnc();
+    NDArray wSkip = coder.wSkip();
     DataType dt = wEnc.getDataType();
     int n = (int) raw.getShape().get(0);
     int dSae = coder.dSae();
     int dIn = coder.dIn();
+    int dOut = coder.dOut();
     int k = ((SparseActivation.TopK) coder.activation()).k();
 
-    NDArray x = raw.toType(dt, true).mul(coder.inputScale());
+    NDArray x = coder.scaleInput(raw.toType(dt, true));
+    NDArray y = target == null ? x : coder.scaleTarget(target.toType(dt, true));
     NDArray xc = coder.applyBDecToInput() ? x.sub(bDec) : x;
     NDArray pre = xc.matMul(wEnc).add(bEnc);
     SparseRows f = SparseRows.topK(pre, k);
-    NDArray xhat = f.times(wDec, m).add(bDec);
-    NDArray e = xhat.sub(x);
+    NDArray yhat = f.times(wDec, m).add(bDec);
+    if (wSkip != null) {
+      yhat = yhat.add(x.matMul(wSkip));
+    }
+    NDArray e = yhat.sub(y);
     NDArray rowLoss = e.square().sum(new int[] {1});
     double rec = rowLoss.sum().toType(DataType.FLOAT64, false).getDouble() / n;
 
@@ -403,20 +549,14 @@ public final class SparseCoderTrainer implements AutoCloseable {
     NDArray gWDec = f.transposeTimes(grad, m);
     float[] wDecValues = wDec.toFloatArray();
     // the gate is 1 exactly at the kept entries, so dL/dpre is (G W_dec^T) there and 0 elsewhere
-    SparseRows dPre = f.withValues(f.rowDots(grad.toFloatArray(), wDecValues, dIn));
+    SparseRows dPre = f.withValues(f.rowDots(grad.toFloatArray(), wDecValues, dOut));
 
     double aux = 0;
     if (config.auxKCoefficient() > 0) {
       int[] dead = tracker.dead();
       if (dead.length > 0) {
         int kAux = Math.min(config.kAux(), dead.length);
-        float[] deadMask = new float[dSae];
-        for (int j : dead) {
-          deadMask[j] = 1;
-        }
-        NDArray dm = m.create(deadMask).toType(dt, false);
-        NDArray masked = pre.mul(dm).add(dm.sub(1).mul(1e30));
-        SparseRows a = SparseRows.topK(masked, kAux);
+        SparseRows a = SparseRows.topK(deadOnly(pre, dead, m), kAux);
         NDArray r = auxTarget != null ? auxTarget : e.neg();
         NDArray ehat = a.times(wDec, m);
         double denom = r.sub(r.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
@@ -425,7 +565,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
           aux = config.auxKCoefficient() * diff.square().sum().toType(DataType.FLOAT64, false).getDouble() / denom;
           NDArray gAux = diff.mul(2 * config.auxKCoefficient() / denom);
           gWDec = gWDec.add(a.transposeTimes(gAux, m));
-          dPre = dPre.plus(a.withValues(a.rowDots(gAux.toFloatArray(), wDecValues, dIn)));
+          dPre = dPre.plus(a.withValues(a.rowDots(gAux.toFloatArray(), wDecValues, dOut)));
         }
       }
     }
@@ -442,11 +582,14 @@ public final class SparseCoderTrainer implements AutoCloseable {
     grads.put(SparseCoder.B_ENC, gBEnc);
     grads.put(SparseCoder.W_DEC, gWDec);
     grads.put(SparseCoder.B_DEC, gBDec);
+    if (wSkip != null) {
+      grads.put(SparseCoder.W_SKIP, x.transpose().matMul(grad));
+    }
     long[] fired = f.columnCounts();
     double l0 = (double) f.nnz() / n;
-    double total = x.sub(x.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
+    double total = y.sub(y.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
     double fve = total > 0 ? 1 - rec * n / total : 0;
-    return new Gradients(rec + aux, rec, rec / dIn, fve, l0, 0, aux, 0, grads, fired, Double.NaN, x, rowLoss);
+    return new Gradients(rec + aux, rec, rec / dOut, fve, l0, 0, aux, 0, grads, fired, Double.NaN, x, y, rowLoss);
   }
 
   private void applyAdam(Gradients g, double lr, NDManager m) {
@@ -455,7 +598,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
     double b2 = config.adamBeta2();
     double c1 = 1 - Math.pow(b1, t);
     double c2 = 1 - Math.pow(b2, t);
-    boolean unitNorm = !config.decoderNormWeightedL1();
+    boolean unitNorm = !decoderFree();
     for (Map.Entry<String, NDArray> entry : g.gradients.entrySet()) {
       String name = entry.getKey();
       NDArray grad = entry.getValue();
@@ -487,22 +630,26 @@ public final class SparseCoderTrainer implements AutoCloseable {
    * Resamples the latents that are dead now (Bricken et al. 2023, "Towards Monosemanticity"): each
    * gets the direction of an input drawn with probability proportional to its squared loss as its
    * decoder row, that direction times {@code resampleEncoderScale} x the mean alive encoder norm as
-   * its encoder column, encoder bias 0 and fresh Adam moments.
+   * its encoder column, encoder bias 0 and fresh Adam moments. A transcoder's decoder row takes
+   * the drawn row's target direction and its encoder column the input direction.
    *
    * @param inputs normalised inputs [n, d_in] to draw from
+   * @param targets normalised targets [n, d_out] (the inputs for autoencoders)
    * @param rowLoss each row's reconstruction loss [n]
    * @return how many latents were resampled
    */
-  int resample(NDArray inputs, NDArray rowLoss) {
+  int resample(NDArray inputs, NDArray targets, NDArray rowLoss) {
     int[] dead = tracker.dead();
     if (dead.length == 0) {
       return 0;
     }
     int dIn = coder.dIn();
+    int dOut = coder.dOut();
     int dSae = coder.dSae();
     // seeded by step so a resumed run draws what the uninterrupted one would have
     Random random = new Random(config.seed() * 1_000_003L + step);
     float[] x = inputs.toType(DataType.FLOAT32, false).toFloatArray();
+    float[] y = targets == inputs ? x : targets.toType(DataType.FLOAT32, false).toFloatArray();
     float[] loss = rowLoss.toType(DataType.FLOAT32, false).toFloatArray();
     int n = loss.length;
     double[] cumulative = new double[n];
@@ -540,16 +687,15 @@ public final class SparseCoderTrainer implements AutoCloseable {
     }
     for (int j : dead) {
       int row = pick(random, cumulative, sum, n);
-      double norm = 0;
-      for (int i = 0; i < dIn; i++) {
-        norm += (double) x[row * dIn + i] * x[row * dIn + i];
+      double xNorm = norm(x, row * dIn, dIn);
+      double yNorm = norm(y, row * dOut, dOut);
+      for (int i = 0; i < dOut; i++) {
+        wDec[j * dOut + i] = yNorm > 0 ? (float) (y[row * dOut + i] / yNorm) : (float) (random.nextGaussian() / Math.sqrt(dOut));
+        zero(m, v, SparseCoder.W_DEC, j * dOut + i);
       }
-      norm = Math.sqrt(norm);
       for (int i = 0; i < dIn; i++) {
-        float dir = norm > 0 ? (float) (x[row * dIn + i] / norm) : (float) (random.nextGaussian() / Math.sqrt(dIn));
-        wDec[j * dIn + i] = dir;
+        float dir = xNorm > 0 ? (float) (x[row * dIn + i] / xNorm) : (float) (random.nextGaussian() / Math.sqrt(dIn));
         wEnc[i * dSae + j] = (float) (dir * encNorm);
-        zero(m, v, SparseCoder.W_DEC, j * dIn + i);
         zero(m, v, SparseCoder.W_ENC, i * dSae + j);
       }
       bEnc[j] = 0;
@@ -567,6 +713,14 @@ public final class SparseCoderTrainer implements AutoCloseable {
       adamV.get(name).set(v.get(name));
     }
     return dead.length;
+  }
+
+  private static double norm(float[] v, int from, int n) {
+    double sq = 0;
+    for (int i = from; i < from + n; i++) {
+      sq += (double) v[i] * v[i];
+    }
+    return Math.sqrt(sq);
   }
 
   private static void zero(Map<String, float[]> m, Map<String, float[]> v, String name, int index) {
@@ -608,11 +762,12 @@ public final class SparseCoderTrainer implements AutoCloseable {
     private final long[] firedCounts;
     private final double minKept;
     private final NDArray xNormalized;
+    private final NDArray yNormalized;
     private final NDArray rowLoss;
 
     Gradients(double loss, double reconstruction, double mse, double fve, double l0, double sparsityLoss,
         double auxLoss, double l1, Map<String, NDArray> gradients, long[] firedCounts, double minKept,
-        NDArray xNormalized, NDArray rowLoss) {
+        NDArray xNormalized, NDArray yNormalized, NDArray rowLoss) {
       this.loss = loss;
       this.reconstruction = reconstruction;
       this.mse = mse;
@@ -625,6 +780,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
       this.firedCounts = firedCounts;
       this.minKept = minKept;
       this.xNormalized = xNormalized;
+      this.yNormalized = yNormalized;
       this.rowLoss = rowLoss;
     }
 

@@ -69,6 +69,37 @@ public final class SparseMetrics {
   }
 
   /**
+   * What a transcoder does on held-out raw inputs [n, d_in] and targets [n, d_out] (rows where
+   * either holds NaN or infinity are skipped and counted): MSE and FVE of its output against the
+   * targets in raw units, mean L0, and how many rows each latent fired on. With {@code targets}
+   * null this is {@link #evaluate(SparseCoder, NDArray)}.
+   */
+  public static Evaluation evaluate(SparseCoder coder, NDArray x, NDArray targets) {
+    if (targets == null) {
+      return evaluate(coder, x);
+    }
+    if (x.getShape().get(0) != targets.getShape().get(0)) {
+      throw new IllegalArgumentException("inputs have " + x.getShape().get(0) + " rows but targets "
+          + targets.getShape().get(0));
+    }
+    try (NDManager m = x.getManager().newSubManager()) {
+      m.tempAttachAll(x, targets);
+      NDArray keep = finiteRows(x).logicalAnd(finiteRows(targets));
+      NDArray gx = x.get(keep);
+      NDArray gy = targets.get(keep);
+      int rows = (int) gx.getShape().get(0);
+      int skipped = (int) x.getShape().get(0) - rows;
+      if (rows == 0) {
+        return new Evaluation(0, skipped, Double.NaN, Double.NaN, Double.NaN, new long[coder.dSae()]);
+      }
+      ai.djl.ndarray.NDList out = coder.forward(gx);
+      long[] fired = out.get(0).gt(0).toType(DataType.INT64, false).sum(new int[] {0}).toLongArray();
+      return new Evaluation(rows, skipped, mse(gy, out.get(1)), fractionOfVarianceExplained(gy, out.get(1)),
+          l0(out.get(0)), fired);
+    }
+  }
+
+  /**
    * A held-out evaluation (see {@link #evaluate}).
    *
    * @param firedCounts rows on which each latent fired; divide by rows for densities

@@ -133,11 +133,11 @@ class SparseCoderGradientTest {
       residual.attach(manager);
     }
     try (NDManager m = manager.newSubManager()) {
-      SparseCoderTrainer.Gradients g = t.gradients(x, residual, m);
+      SparseCoderTrainer.Gradients g = t.gradients(x, null, residual, m);
       assertThat(g.auxLoss()).isPositive();
       assertMatchesFiniteDifferences(t, tr -> {
         try (NDManager mm = manager.newSubManager()) {
-          return tr.gradients(x, residual, mm).loss();
+          return tr.gradients(x, null, residual, mm).loss();
         }
       }, g.gradients(), ALL);
     }
