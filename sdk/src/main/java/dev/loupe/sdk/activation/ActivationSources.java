@@ -235,6 +235,142 @@ public final class ActivationSources {
     };
   }
 
+  /**
+   * Several sources read in lockstep, row by row, as one source whose rows are the sources' rows
+   * side by side ({@code width} = the sum of their widths; values of source 0 first). This is how
+   * a crosscoder reads two models at one hook (or one model at several layers) and a transcoder
+   * reads an MLP's input and output: the rows must be the same tokens. Every row's document and
+   * position (and token id, unless the sources come from models with different tokenizers: pass
+   * {@code sameTokens} false) must agree across sources, else reading fails naming the source,
+   * the row and both values; sources may deliver their rows in batches of different sizes. The
+   * batch metadata is source 0's; the hook name joins the sources' with {@code " + "}. All sources
+   * are closed when the first is exhausted, on a failure and on close.
+   *
+   * @throws IllegalArgumentException when fewer than two sources are given
+   */
+  public static ActivationSource aligned(boolean sameTokens, ActivationSource... sources) {
+    if (sources.length < 2) {
+      throw new IllegalArgumentException("aligned needs at least two sources, got " + sources.length);
+    }
+    int width = 0;
+    long total = Long.MAX_VALUE;
+    StringBuilder name = new StringBuilder();
+    for (int i = 0; i < sources.length; i++) {
+      Objects.requireNonNull(sources[i], "sources[" + i + "]");
+      width = Math.addExact(width, sources[i].width());
+      long t = sources[i].totalRows();
+      total = t < 0 ? -1 : total < 0 ? -1 : Math.min(total, t);
+      name.append(i == 0 ? "" : " + ").append(sources[i].hookName());
+    }
+    return new Aligned(name.toString(), width, total, sameTokens, List.of(sources));
+  }
+
+  private static final class Aligned extends SimpleSource {
+    private final List<ActivationSource> sources;
+    private final boolean sameTokens;
+    private final ActivationBatch[] current;
+    private final int[] offset;
+    private final long[] delivered;
+    private long row;
+
+    Aligned(String hookName, int width, long totalRows, boolean sameTokens, List<ActivationSource> sources) {
+      super(hookName, width, totalRows);
+      this.sources = sources;
+      this.sameTokens = sameTokens;
+      this.current = new ActivationBatch[sources.size()];
+      this.offset = new int[sources.size()];
+      this.delivered = new long[sources.size()];
+    }
+
+    /** The batch of source i with rows left, or null when it is exhausted. */
+    private ActivationBatch refill(int i) throws InterruptedException {
+      while (current[i] == null || offset[i] >= current[i].rows()) {
+        current[i] = sources.get(i).next();
+        offset[i] = 0;
+        if (current[i] == null) {
+          return null;
+        }
+      }
+      return current[i];
+    }
+
+    @Override
+    ActivationBatch produce() throws InterruptedException {
+      int n = sources.size();
+      int rows = Integer.MAX_VALUE;
+      for (int i = 0; i < n; i++) {
+        ActivationBatch b = refill(i);
+        if (b == null) {
+          for (int j = 0; j < n; j++) {
+            if (j != i && refill(j) != null) {
+              throw new ActivationSourceException("aligned sources differ in length: " + sources.get(i).hookName()
+                  + " (source " + i + ") ended after " + delivered[i] + " rows while " + sources.get(j).hookName()
+                  + " (source " + j + ") has more");
+            }
+          }
+          return null;
+        }
+        rows = Math.min(rows, b.rows() - offset[i]);
+      }
+      ActivationBatch first = current[0];
+      int f0 = offset[0];
+      float[] values = new float[Math.multiplyExact(rows, width())];
+      int col = 0;
+      for (int i = 0; i < n; i++) {
+        ActivationBatch b = current[i];
+        int w = b.width();
+        for (int r = 0; r < rows; r++) {
+          int src = offset[i] + r;
+          if (i > 0) {
+            check(i, b, src, first, f0 + r, row + r);
+          }
+          System.arraycopy(b.values(), src * w, values, r * width() + col, w);
+        }
+        col += w;
+      }
+      int[] tokens = java.util.Arrays.copyOfRange(first.tokenIds(), f0, f0 + rows);
+      int[] docs = java.util.Arrays.copyOfRange(first.docIds(), f0, f0 + rows);
+      int[] positions = java.util.Arrays.copyOfRange(first.positions(), f0, f0 + rows);
+      int[] labels = first.labels() == null ? null : java.util.Arrays.copyOfRange(first.labels(), f0, f0 + rows);
+      for (int i = 0; i < n; i++) {
+        offset[i] += rows;
+        delivered[i] += rows;
+      }
+      row += rows;
+      return new ActivationBatch(first.modelId(), hookName(), 0, rows, width(), values, tokens, docs, positions, labels);
+    }
+
+    private void check(int i, ActivationBatch b, int r, ActivationBatch first, int r0, long row) {
+      String what = null;
+      long got = 0;
+      long want = 0;
+      if (b.docIds()[r] != first.docIds()[r0]) {
+        what = "document";
+        got = b.docIds()[r];
+        want = first.docIds()[r0];
+      } else if (b.positions()[r] != first.positions()[r0]) {
+        what = "position";
+        got = b.positions()[r];
+        want = first.positions()[r0];
+      } else if (sameTokens && b.tokenIds()[r] != first.tokenIds()[r0]) {
+        what = "token id";
+        got = b.tokenIds()[r];
+        want = first.tokenIds()[r0];
+      }
+      if (what != null) {
+        throw new ActivationSourceException("aligned sources disagree at row " + row + ": " + sources.get(i).hookName()
+            + " (source " + i + ", model " + b.modelId() + ") has " + what + " " + got + " where "
+            + sources.get(0).hookName() + " (source 0, model " + first.modelId() + ") has " + want
+            + "; read both from the same corpus, token count and context length");
+      }
+    }
+
+    @Override
+    void release() {
+      sources.forEach(ActivationSource::close);
+    }
+  }
+
   /** Common plumbing: numbering, closed state and width checks; subclasses only produce batches. */
   private abstract static class SimpleSource implements ActivationSource {
     private final String hookName;

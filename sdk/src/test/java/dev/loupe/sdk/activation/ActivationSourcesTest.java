@@ -336,4 +336,42 @@ class ActivationSourcesTest {
       closed.countDown();
     }
   }
+
+  @Test
+  void alignedPutsRowsOfSeveralSourcesSideBySideWhateverTheirBatchSizes() throws Exception {
+    ActivationSource a = ActivationSources.fromBatches(rows(50, 7, true));
+    ActivationSource b = ActivationSources.fromBatches(rows(50, 16, false));
+    ActivationSource both = ActivationSources.aligned(true, a, b);
+    assertThat(both.width()).isEqualTo(2 * WIDTH);
+    assertThat(both.totalRows()).isEqualTo(50);
+    assertThat(both.hookName()).isEqualTo(HOOK + " + " + HOOK);
+    List<ActivationBatch> out = drain(both);
+    int row = 0;
+    for (ActivationBatch batch : out) {
+      for (int i = 0; i < batch.rows(); i++, row++) {
+        assertThat(batch.row(i)).containsExactly(row, row + 0.5f, -row, row, row + 0.5f, -row);
+        assertThat(batch.tokenIds()[i]).isEqualTo(row);
+        assertThat(batch.labels()[i]).isEqualTo(row * 7);
+      }
+    }
+    assertThat(row).isEqualTo(50);
+  }
+
+  @Test
+  void alignedRefusesRowsOfDifferentTokensNamingTheRow() {
+    List<ActivationBatch> shifted = new ArrayList<>(rows(30, 10, false));
+    shifted.remove(0);
+    ActivationSource both = ActivationSources.aligned(true, ActivationSources.fromBatches(rows(20, 10, false)),
+        ActivationSources.fromBatches(shifted));
+    assertThatThrownBy(() -> drain(both)).isInstanceOf(ActivationSourceException.class)
+        .hasMessageContaining("disagree at row 0").hasMessageContaining("document 1 where");
+  }
+
+  @Test
+  void alignedRefusesSourcesOfDifferentLengths() {
+    ActivationSource both = ActivationSources.aligned(true, ActivationSources.fromBatches(rows(20, 10, false)),
+        ActivationSources.fromBatches(rows(25, 10, false)));
+    assertThatThrownBy(() -> drain(both)).isInstanceOf(ActivationSourceException.class)
+        .hasMessageContaining("differ in length").hasMessageContaining("ended after 20 rows");
+  }
 }
