@@ -1,4 +1,4 @@
-package dev.loupe.plugins.sae;
+package dev.loupe.sdk.sparse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.loupe.plugins.sae;
+package dev.loupe.sdk.sparse;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,9 +12,9 @@ import java.util.PriorityQueue;
  *
  * <p>Not thread-safe: one job thread feeds it.
  */
-final class FeatureExamples {
+public final class FeatureExamples {
   /** One activating example: the activation, the row it came from and that row's token context. */
-  record Example(float activation, long row, int tokenId, int docId, int position, int[] context) {
+  public record Example(float activation, long row, int tokenId, int docId, int position, int[] context) {
   }
 
   private final int dSae;
@@ -24,7 +24,10 @@ final class FeatureExamples {
   private final Map<Integer, PriorityQueue<Example>> heaps = new HashMap<>();
   private long rows;
 
-  FeatureExamples(int dSae, int topK) {
+  /**
+   * @param topK examples kept per latent (0: none, only densities and mean activations)
+   */
+  public FeatureExamples(int dSae, int topK) {
     if (dSae < 1 || topK < 0) {
       throw new IllegalArgumentException("need dSae >= 1 and topK >= 0, got " + dSae + ", " + topK);
     }
@@ -37,9 +40,11 @@ final class FeatureExamples {
   /**
    * Adds {@code n} rows of codes [n, d_sae] (row-major).
    *
+   * @param firstRow the running row number of the first row (kept with each example)
+   * @param tokenIds token id per row, indexed from {@code offset}; so are docIds, positions and context
    * @param context per row the token ids before it in the same document (oldest first)
    */
-  void add(float[] codes, int n, long firstRow, int[] tokenIds, int[] docIds, int[] positions, int[][] context,
+  public void add(float[] codes, int n, long firstRow, int[] tokenIds, int[] docIds, int[] positions, int[][] context,
       int offset) {
     for (int r = 0; r < n; r++) {
       int base = r * dSae;
@@ -68,12 +73,12 @@ final class FeatureExamples {
     }
   }
 
-  long rows() {
+  public long rows() {
     return rows;
   }
 
   /** Each latent's firing frequency over the rows seen. */
-  double[] density() {
+  public double[] density() {
     double[] d = new double[dSae];
     for (int j = 0; j < dSae; j++) {
       d[j] = rows == 0 ? 0 : (double) fired[j] / rows;
@@ -82,12 +87,12 @@ final class FeatureExamples {
   }
 
   /** The mean activation of latent {@code j} over the rows where it fired (0 if it never did). */
-  double meanActivation(int j) {
+  public double meanActivation(int j) {
     return fired[j] == 0 ? 0 : activationSum[j] / fired[j];
   }
 
   /** Latent {@code j}'s top examples, highest activation first. */
-  List<Example> top(int j) {
+  public List<Example> top(int j) {
     PriorityQueue<Example> heap = heaps.get(j);
     if (heap == null) {
       return List.of();

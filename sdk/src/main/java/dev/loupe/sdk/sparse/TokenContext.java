@@ -1,4 +1,4 @@
-package dev.loupe.plugins.sae;
+package dev.loupe.sdk.sparse;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -8,11 +8,15 @@ import java.util.Map;
  * tokens that preceded it. Rows of a document arrive in order; only the {@code maxDocs} most
  * recently touched documents are kept, which bounds memory on endless streams.
  */
-final class TokenContext {
+public final class TokenContext {
   private final int length;
   private final Map<Integer, int[]> recent;
 
-  TokenContext(int length, int maxDocs) {
+  /**
+   * @param length token ids kept before each row
+   * @param maxDocs documents remembered at once
+   */
+  public TokenContext(int length, int maxDocs) {
     this.length = length;
     this.recent = new LinkedHashMap<>(16, 0.75f, true) {
       @Override
@@ -26,7 +30,7 @@ final class TokenContext {
    * The token ids before this row in its document (at most {@code length}, oldest first, only those
    * at the positions directly before it), then records the row's own token.
    */
-  int[] next(int docId, int position, int tokenId) {
+  public int[] next(int docId, int position, int tokenId) {
     // ring[0]: the position after the last recorded token; ring[1]: where the run of adjacent
     // recorded positions ending there starts; then the token at position p at 2 + p % length.
     int[] ring = recent.get(docId);
