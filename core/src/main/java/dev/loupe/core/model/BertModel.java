@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
+import dev.loupe.sdk.model.Normalization;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -397,6 +398,26 @@ public final class BertModel implements HookedTransformer {
   public NDArray unembed(NDArray residual) {
     throw new UnsupportedOperationException("BERT encoders have no unembedding (no LM head); the logit lens "
         + "applies to causal models only");
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>BERT is post-LayerNorm: {@code ln1.hook_normalized} is {@code attention.output.LayerNorm}
+   * of {@code hook_resid_mid}, {@code ln2.hook_normalized} is {@code output.LayerNorm} of the
+   * same block's {@code hook_resid_post}, both after their weight and bias; centred, eps
+   * {@code layer_norm_eps}. There is no {@code ln_final}; the embedding LayerNorm's output is
+   * {@code blocks.0.hook_resid_pre}, but its input has no hook, so it is not described.
+   */
+  @Override
+  public Normalization normalization(String normalizedHook) {
+    int[] at = HookPass.normalizationSite(normalizedHook, hookNames, "this BERT encoder with " + config.nLayers()
+        + " layers", " (no ln_final: BERT has no final LayerNorm; the embedding LayerNorm's input has no hook)");
+    int l = at[0];
+    String prefix = "encoder.layer." + l + (at[1] == 1 ? ".attention.output.LayerNorm" : ".output.LayerNorm");
+    String input = at[1] == 1 ? HookPoint.block(l, "hook_resid_mid") : HookPoint.residPost(l);
+    return new Normalization(normalizedHook, input, weights.get(prefix + ".weight").toFloatArray(),
+        weights.get(prefix + ".bias").toFloatArray(), true, config.layerNormEps());
   }
 
   @Override

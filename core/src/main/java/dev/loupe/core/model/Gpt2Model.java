@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
+import dev.loupe.sdk.model.Normalization;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -376,6 +377,32 @@ public final class Gpt2Model implements HookedTransformer {
     scaled.close();
     wt.close();
     return logits;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>GPT-2's hooks are the LayerNorm outputs after their weight and bias, so the gain and bias
+   * are {@code ln_1}/{@code ln_2}/{@code ln_f}'s; ln1 reads {@code hook_resid_pre}, ln2
+   * {@code hook_resid_mid}, ln_final the last block's {@code hook_resid_post}; centred, eps
+   * {@code layer_norm_epsilon}.
+   */
+  @Override
+  public Normalization normalization(String normalizedHook) {
+    int[] at = HookPass.normalizationSite(normalizedHook, hookNames, "this GPT-2 with " + config.nLayer() + " layers", "");
+    int l = at[0];
+    String prefix = switch (at[1]) {
+      case 1 -> "h." + l + ".ln_1";
+      case 2 -> "h." + l + ".ln_2";
+      default -> "ln_f";
+    };
+    String input = switch (at[1]) {
+      case 1 -> HookPoint.residPre(l);
+      case 2 -> HookPoint.block(l, "hook_resid_mid");
+      default -> HookPoint.residPost(config.nLayer() - 1);
+    };
+    return new Normalization(normalizedHook, input, weights.get(prefix + ".weight").toFloatArray(),
+        weights.get(prefix + ".bias").toFloatArray(), true, config.layerNormEpsilon());
   }
 
   // A fresh transposed view of the tied embedding per pass, so gradients reach wte.weight when training.

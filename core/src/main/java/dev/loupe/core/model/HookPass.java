@@ -214,4 +214,46 @@ final class HookPass {
     }
     return java.util.Collections.unmodifiableMap(widths);
   }
+  /** The block sites of normalisation hooks, in block order. */
+  static final java.util.List<String> NORM_SITES = java.util.List.of("ln1.hook_normalized", "ln2.hook_normalized");
+
+  /**
+   * Where a normalisation hook sits: {@code {layer, 1}} for {@code blocks.L.ln1.hook_normalized},
+   * {@code {layer, 2}} for ln2, {@code {-1, 0}} for {@code ln_final.hook_normalized}.
+   *
+   * @param what how messages call the model, e.g. {@code "this GPT-2 with 4 layers"}
+   * @param note appended to the message when the hook is not one (may be empty)
+   * @throws IllegalArgumentException naming the hook and listing the model's normalisation hooks
+   *     when {@code hook} is not among {@code hookNames} or is not a normalisation's output
+   */
+  static int[] normalizationSite(String hook, java.util.List<String> hookNames, String what, String note) {
+    if (hook != null && hookNames.contains(hook)) {
+      if (hook.equals("ln_final.hook_normalized")) {
+        return new int[] {-1, 0};
+      }
+      HookPoint h = HookPoint.parse(hook);
+      int i = NORM_SITES.indexOf(h.site());
+      if (h.layer() >= 0 && i >= 0) {
+        return new int[] {h.layer(), i + 1};
+      }
+    }
+    java.util.List<String> norms = hookNames.stream().filter(n -> n.endsWith(".hook_normalized")).toList();
+    String valid;
+    if (norms.size() <= 9) {
+      valid = String.join(", ", norms);
+    } else {
+      // blocks.L.ln1.hook_normalized and ln2 for every L, then any global ones
+      int layers = (int) norms.stream().filter(n -> n.endsWith(".ln1.hook_normalized")).count();
+      java.util.List<String> parts = new java.util.ArrayList<>();
+      for (String site : NORM_SITES) {
+        parts.add("blocks.L." + site);
+      }
+      String tail = norms.stream().filter(n -> !n.startsWith("blocks.")).map(n -> ", " + n)
+          .reduce("", String::concat);
+      valid = String.join(", ", parts) + " for L in 0.." + (layers - 1) + tail;
+    }
+    String kind = hook != null && hookNames.contains(hook) ? "is not a normalisation hook of " : "is not a hook of ";
+    throw new IllegalArgumentException("'" + hook + "' " + kind + what + note + "; its normalisation hooks are "
+        + valid);
+  }
 }

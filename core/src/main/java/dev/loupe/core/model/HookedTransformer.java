@@ -2,6 +2,7 @@ package dev.loupe.core.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.loupe.sdk.model.Normalization;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -132,6 +133,18 @@ public interface HookedTransformer extends AutoCloseable {
    * @throws UnsupportedOperationException for encoders without an unembedding
    */
   NDArray unembedDirections(NDArray directions);
+
+  /**
+   * How a normalisation hook ({@code blocks.L.ln1.hook_normalized},
+   * {@code blocks.L.ln2.hook_normalized}, {@code ln_final.hook_normalized}, where the model has
+   * them) is computed from the activation at another hook; see
+   * {@link dev.loupe.sdk.model.ModelSession#normalization(String)}. The gain and bias are copies of
+   * the weights as they are now.
+   *
+   * @throws IllegalArgumentException naming the hook and listing the valid ones when the model has
+   *     no such hook or it is not a normalisation's output
+   */
+  Normalization normalization(String normalizedHook);
 
   /** Checks that {@code a}'s last axis is d_model. */
   static void requireWidth(NDArray a, long dModel) {

@@ -8,6 +8,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import dev.loupe.sdk.hook.HookPoint;
+import dev.loupe.sdk.model.Normalization;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -433,6 +434,29 @@ public final class LlamaModel implements HookedTransformer {
     NDArray logits = scaled.matMul(unembedding);
     scaled.close();
     return logits;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Llama-family hooks are {@code x / rms(x)} before the RMSNorm weight, so the gain is all
+   * ones and the bias all zeros (the weight belongs to the layers that read the hook); ln1 reads
+   * {@code hook_resid_pre}, ln2 {@code hook_resid_mid}, ln_final the last block's
+   * {@code hook_resid_post}; not centred, eps {@code rms_norm_eps}.
+   */
+  @Override
+  public Normalization normalization(String normalizedHook) {
+    int[] at = HookPass.normalizationSite(normalizedHook, hookNames, "this " + config.modelType() + " with "
+        + config.numHiddenLayers() + " layers", "");
+    int l = at[0];
+    String input = switch (at[1]) {
+      case 1 -> HookPoint.residPre(l);
+      case 2 -> HookPoint.block(l, "hook_resid_mid");
+      default -> HookPoint.residPost(config.numHiddenLayers() - 1);
+    };
+    float[] ones = new float[config.hiddenSize()];
+    Arrays.fill(ones, 1f);
+    return new Normalization(normalizedHook, input, ones, new float[config.hiddenSize()], false, config.rmsNormEps());
   }
 
   @Override

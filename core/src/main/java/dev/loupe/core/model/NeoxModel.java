@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
 import dev.loupe.sdk.hook.HookPoint;
+import dev.loupe.sdk.model.Normalization;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -434,6 +435,34 @@ public final class NeoxModel implements HookedTransformer {
     centred.close();
     scaled.close();
     return logits;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>GPT-NeoX's hooks are the LayerNorm outputs after their weight and bias, so the gain and
+   * bias are {@code input_layernorm}/{@code post_attention_layernorm}/{@code final_layer_norm}'s;
+   * ln1 reads {@code hook_resid_pre}; ln2 reads {@code hook_resid_pre} too with
+   * {@code use_parallel_residual}, {@code hook_resid_mid} without; ln_final reads the last block's
+   * {@code hook_resid_post}; centred, eps {@code layer_norm_eps}.
+   */
+  @Override
+  public Normalization normalization(String normalizedHook) {
+    int[] at = HookPass.normalizationSite(normalizedHook, hookNames, "this gpt_neox with "
+        + config.numHiddenLayers() + " layers", "");
+    int l = at[0];
+    String prefix = switch (at[1]) {
+      case 1 -> "gpt_neox.layers." + l + ".input_layernorm";
+      case 2 -> "gpt_neox.layers." + l + ".post_attention_layernorm";
+      default -> FINAL_NORM;
+    };
+    String input = switch (at[1]) {
+      case 1 -> HookPoint.residPre(l);
+      case 2 -> config.useParallelResidual() ? HookPoint.residPre(l) : HookPoint.block(l, "hook_resid_mid");
+      default -> HookPoint.residPost(config.numHiddenLayers() - 1);
+    };
+    return new Normalization(normalizedHook, input, weights.get(prefix + ".weight").toFloatArray(),
+        weights.get(prefix + ".bias").toFloatArray(), true, config.layerNormEps());
   }
 
   @Override

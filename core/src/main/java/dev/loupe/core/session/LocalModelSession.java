@@ -12,6 +12,7 @@ import dev.loupe.core.model.Tokenizer;
 import dev.loupe.sdk.model.EncodedPair;
 import dev.loupe.sdk.model.ModelInfo;
 import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.model.Normalization;
 import dev.loupe.sdk.model.RunResult;
 import dev.loupe.sdk.model.Trace;
 import java.util.Objects;
@@ -192,6 +193,17 @@ public final class LocalModelSession implements ModelSession, AutoCloseable {
     try {
       checkOpen();
       return model.unembedDirections(directions);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public Normalization normalization(String normalizedHook) {
+    lock.lock();
+    try {
+      checkOpen();
+      return model.normalization(normalizedHook);
     } finally {
       lock.unlock();
     }

@@ -94,4 +94,27 @@ public interface ModelSession {
     throw new UnsupportedOperationException("model " + info().id() + " (" + info().architecture()
         + ") has no direct logit effects");
   }
+
+  /**
+   * How a normalisation hook ({@code blocks.L.ln1.hook_normalized},
+   * {@code blocks.L.ln2.hook_normalized}, {@code ln_final.hook_normalized}: those of
+   * {@link ModelInfo#hookNames()} the model has) is computed from the activation it normalises:
+   * which hook that is, the norm's gain and bias as they enter the hook, whether it centres
+   * (LayerNorm) or not (RMSNorm), and its epsilon. See {@link Normalization}; freezing its per-token
+   * scale linearises the norm, as transcoder attribution needs.
+   *
+   * <p>The input hook and the gain depend on the architecture: a sequential pre-norm block's ln2
+   * reads {@code hook_resid_mid}, a parallel one's reads {@code hook_resid_pre}; a post-norm
+   * encoder's norms read the residual sums; a hook before the norm's weight has gain ones and bias
+   * zeros.
+   *
+   * @throws IllegalArgumentException naming the hook, and listing the valid ones, when the model
+   *     has no such hook or the hook is not a normalisation's output
+   * @throws UnsupportedOperationException naming the model when it does not describe its
+   *     normalisations (the default)
+   */
+  default Normalization normalization(String normalizedHook) {
+    throw new UnsupportedOperationException("model " + info().id() + " (" + info().architecture()
+        + ") does not describe its normalisations");
+  }
 }
