@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
+import dev.loupe.sdk.testing.TestJobContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -51,11 +52,19 @@ class SaeMethodTest {
     return cfg;
   }
 
-  private FakeJobContext context(String name, Map<String, Object> cfg, PlantedData.Source source, boolean resuming)
-      throws Exception {
-    Path artifacts = Files.createDirectories(dir.resolve(name).resolve("artifacts"));
-    Path checkpoints = Files.createDirectories(dir.resolve(name).resolve("checkpoints"));
-    return new FakeJobContext(cfg, source, artifacts, checkpoints, resuming);
+  private TestJobContext context(String name, Map<String, Object> cfg, PlantedData.Source source, boolean resuming) {
+    return context(name, cfg, source, resuming, Long.MAX_VALUE);
+  }
+
+  /** A job in {@code dir/name}; it turns cancelled once progress reaches {@code cancelAtStep}. */
+  private TestJobContext context(String name, Map<String, Object> cfg, PlantedData.Source source, boolean resuming,
+      long cancelAtStep) {
+    return TestJobContext.builder(new SaeMethod(), dir.resolve(name)).config(cfg).input("main", source)
+        .resuming(resuming).cancelAt(cancelAtStep).build();
+  }
+
+  private static List<Long> steps(TestJobContext ctx) {
+    return ctx.metricRows().stream().map(Map.Entry::getKey).toList();
   }
 
   private static float[] decoder(Path coderDir) throws Exception {
@@ -69,28 +78,28 @@ class SaeMethodTest {
     PlantedData data = data(2);
     Map<String, Object> cfg = topK(1500);
     cfg.put("lr_decay_steps", 300);
-    FakeJobContext ctx = context("recover", cfg, data.source(EVAL_ROWS + 1500L * BATCH, 1000, 64), false);
+    TestJobContext ctx = context("recover", cfg, data.source(EVAL_ROWS + 1500L * BATCH, 1000, 64), false);
 
     new SaeMethod().run(ctx);
 
-    float[] wDec = decoder(ctx.artifactDir.resolve("sae"));
+    float[] wDec = decoder(ctx.artifactDir().resolve("sae"));
     assertThat(data.meanMaxCosine(wDec, 128)).isGreaterThanOrEqualTo(0.9);
-    Map<String, Object> summary = ctx.summary();
+    Map<String, Object> summary = ctx.resultMap("summary");
     assertThat(summary.get("steps")).isEqualTo(1500L);
     assertThat((Double) summary.get("eval_fve")).isGreaterThan(0.8);
     assertThat((Double) summary.get("eval_l0")).isLessThanOrEqualTo(4.0);
-    assertThat(ctx.metricRows).anySatisfy(row -> assertThat(row).containsKeys("eval_fve", "eval_l0", "eval_mse"));
-    assertThat(Files.readString(ctx.artifactDir.resolve("report.md"))).contains("eval_fve");
+    assertThat(ctx.metricRows()).anySatisfy(row -> assertThat(row.getValue()).containsKeys("eval_fve", "eval_l0", "eval_mse"));
+    assertThat(Files.readString(ctx.artifactDir().resolve("report.md"))).contains("eval_fve");
   }
 
   @Test
   void featuresListTopExamplesWithTheirTokensAndPrecedingContext() throws Exception {
     PlantedData data = data(3);
-    FakeJobContext ctx = context("features", topK(100), data.source(EVAL_ROWS + 100L * BATCH, 1000, 64), false);
+    TestJobContext ctx = context("features", topK(100), data.source(EVAL_ROWS + 100L * BATCH, 1000, 64), false);
 
     new SaeMethod().run(ctx);
 
-    List<Map<String, Object>> features = ctx.features();
+    List<Map<String, Object>> features = ctx.resultList("features");
     assertThat(features).hasSize(128);
     Map<String, Object> busiest = features.stream()
         .max((a, b) -> Double.compare((Double) a.get("density"), (Double) b.get("density"))).orElseThrow();
@@ -127,12 +136,12 @@ class SaeMethodTest {
       return true;
     };
     Map<String, Object> cfg = topK(300);
-    FakeJobContext ctx = context("heldout", cfg, data.source(EVAL_ROWS + 300L * BATCH, 1000, 64, i -> false, filler),
+    TestJobContext ctx = context("heldout", cfg, data.source(EVAL_ROWS + 300L * BATCH, 1000, 64, i -> false, filler),
         false);
 
     new SaeMethod().run(ctx);
 
-    Map<String, Object> summary = ctx.summary();
+    Map<String, Object> summary = ctx.resultMap("summary");
     assertThat((Double) summary.get("eval_fve")).isLessThan(0.1);
     assertThat(summary.get("tokens")).isEqualTo(300L * BATCH);
     assertThat(summary.get("eval_rows")).isEqualTo(EVAL_ROWS);
@@ -147,19 +156,19 @@ class SaeMethodTest {
     long rows = EVAL_ROWS + 40L * BATCH;
     Map<String, Object> cfg = topK(0);
     cfg.put("max_tokens", 0);
-    FakeJobContext ctx = context("nan", cfg, data.source(rows, 1000, 64, nan, null), false);
+    TestJobContext ctx = context("nan", cfg, data.source(rows, 1000, 64, nan, null), false);
 
     new SaeMethod().run(ctx);
 
     long heldNan = java.util.stream.LongStream.range(0, EVAL_ROWS).filter(i -> nan.test((int) i)).count();
     long trainNan = java.util.stream.LongStream.range(EVAL_ROWS, rows).filter(i -> nan.test((int) i)).count();
-    Map<String, Object> summary = ctx.summary();
+    Map<String, Object> summary = ctx.resultMap("summary");
     assertThat(summary.get("skipped_rows")).isEqualTo(trainNan);
     assertThat(summary.get("eval_skipped_rows")).isEqualTo(heldNan);
     assertThat(summary.get("eval_rows")).isEqualTo((int) (EVAL_ROWS - heldNan));
     assertThat(summary.get("tokens")).isEqualTo(40L * BATCH - trainNan);
     assertThat((Double) summary.get("eval_fve")).isFinite();
-    for (float w : decoder(ctx.artifactDir.resolve("sae"))) {
+    for (float w : decoder(ctx.artifactDir().resolve("sae"))) {
       assertThat(w).isFinite();
     }
   }
@@ -175,24 +184,22 @@ class SaeMethodTest {
     cfg.put("metrics_every", 1);
     cfg.put("eval_every", 0);
 
-    FakeJobContext whole = context("whole", cfg, data.source(rows, 100, 64), false);
+    TestJobContext whole = context("whole", cfg, data.source(rows, 100, 64), false);
     new SaeMethod().run(whole);
 
-    FakeJobContext first = context("stopped", cfg, data.source(rows, 100, 64), false);
-    first.cancelAtStep = 12;
+    TestJobContext first = context("stopped", cfg, data.source(rows, 100, 64), false, 12);
     assertThatThrownBy(() -> new SaeMethod().run(first)).isInstanceOf(CancellationException.class);
-    assertThat(first.metricSteps).last().isEqualTo(12L);
-    FakeJobContext second = new FakeJobContext(cfg, data.source(rows, 100, 64), first.artifactDir,
-        first.checkpointDir, true);
+    assertThat(steps(first)).last().isEqualTo(12L);
+    TestJobContext second = context("stopped", cfg, data.source(rows, 100, 64), true);
     new SaeMethod().run(second);
 
     // the checkpoint was taken at step 10, so the resumed run's first step is the 11th
-    assertThat(second.metricSteps.get(0)).isEqualTo(11L);
-    float[] expected = decoder(whole.artifactDir.resolve("sae"));
-    float[] resumed = decoder(second.artifactDir.resolve("sae"));
+    assertThat(steps(second).get(0)).isEqualTo(11L);
+    float[] expected = decoder(whole.artifactDir().resolve("sae"));
+    float[] resumed = decoder(second.artifactDir().resolve("sae"));
     assertThat(resumed).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-6f));
-    assertThat(second.summary().get("steps")).isEqualTo(20L);
-    assertThat(second.summary().get("tokens")).isEqualTo(whole.summary().get("tokens"));
+    assertThat(second.resultMap("summary").get("steps")).isEqualTo(20L);
+    assertThat(second.resultMap("summary").get("tokens")).isEqualTo(whole.resultMap("summary").get("tokens"));
   }
 
   @Test
@@ -206,30 +213,28 @@ class SaeMethodTest {
     cfg.put("checkpoint_every", 4);
     cfg.put("metrics_every", 1);
 
-    FakeJobContext whole = context("whole3", cfg, data.source(rows, 100, 64), false);
+    TestJobContext whole = context("whole3", cfg, data.source(rows, 100, 64), false);
     new SaeMethod().run(whole);
-    FakeJobContext first = context("stopped3", cfg, data.source(rows, 100, 64), false);
-    first.cancelAtStep = 14;
+    TestJobContext first = context("stopped3", cfg, data.source(rows, 100, 64), false, 14);
     assertThatThrownBy(() -> new SaeMethod().run(first)).isInstanceOf(CancellationException.class);
-    FakeJobContext second = new FakeJobContext(cfg, data.source(rows, 100, 64), first.artifactDir,
-        first.checkpointDir, true);
+    TestJobContext second = context("stopped3", cfg, data.source(rows, 100, 64), true);
     new SaeMethod().run(second);
 
-    assertThat(decoder(second.artifactDir.resolve("sae")))
-        .containsExactly(decoder(whole.artifactDir.resolve("sae")), org.assertj.core.data.Offset.offset(1e-6f));
-    assertThat(second.metricSteps.get(0)).isEqualTo(13L);
-    assertThat(whole.summary().get("steps")).isEqualTo(30L);
-    assertThat(whole.summary().get("tokens")).isEqualTo(3 * 10L * 64);
+    assertThat(decoder(second.artifactDir().resolve("sae")))
+        .containsExactly(decoder(whole.artifactDir().resolve("sae")), org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(steps(second).get(0)).isEqualTo(13L);
+    assertThat(whole.resultMap("summary").get("steps")).isEqualTo(30L);
+    assertThat(whole.resultMap("summary").get("tokens")).isEqualTo(3 * 10L * 64);
   }
 
   @Test
   void savedCoderLoadsInTheSaeLensLayout() throws Exception {
     PlantedData data = data(7);
-    FakeJobContext ctx = context("saved", topK(20), data.source(EVAL_ROWS + 20L * BATCH, 1000, 64), false);
+    TestJobContext ctx = context("saved", topK(20), data.source(EVAL_ROWS + 20L * BATCH, 1000, 64), false);
 
     new SaeMethod().run(ctx);
 
-    Path coderDir = ctx.artifactDir.resolve("sae");
+    Path coderDir = ctx.artifactDir().resolve("sae");
     assertThat(coderDir.resolve(SparseCoderFiles.CFG)).isRegularFile();
     assertThat(coderDir.resolve(SparseCoderFiles.WEIGHTS)).isRegularFile();
     assertThat(coderDir.resolve(SparseCoderFiles.SPARSITY)).isRegularFile();
@@ -250,14 +255,14 @@ class SaeMethodTest {
     cfg.put("activation", activation);
     cfg.put("target_l0", 4.0);
     cfg.put("l1", 1.0);
-    FakeJobContext ctx = context(activation, cfg, data(11).source(EVAL_ROWS + 60L * BATCH, 1000, 64), false);
+    TestJobContext ctx = context(activation, cfg, data(11).source(EVAL_ROWS + 60L * BATCH, 1000, 64), false);
 
     new SaeMethod().run(ctx);
 
-    assertThat((Double) ctx.summary().get("eval_fve")).isGreaterThan(0.0);
-    assertThat(ctx.summary().get("activation")).isEqualTo(activation);
+    assertThat((Double) ctx.resultMap("summary").get("eval_fve")).isGreaterThan(0.0);
+    assertThat(ctx.resultMap("summary").get("activation")).isEqualTo(activation);
     try (NDManager m = NDManager.newBaseManager()) {
-      assertThat(SparseCoderFiles.load(m, ctx.artifactDir.resolve("sae")).coder().activation().name())
+      assertThat(SparseCoderFiles.load(m, ctx.artifactDir().resolve("sae")).coder().activation().name())
           .isEqualTo(activation);
     }
   }
@@ -266,7 +271,7 @@ class SaeMethodTest {
   void kAboveTheNumberOfLatentsIsRejectedNamingBoth() throws Exception {
     Map<String, Object> cfg = topK(10);
     cfg.put("k", 200);
-    FakeJobContext ctx = context("badk", cfg, data(8).source(EVAL_ROWS + 10L * BATCH, 1000, 64), false);
+    TestJobContext ctx = context("badk", cfg, data(8).source(EVAL_ROWS + 10L * BATCH, 1000, 64), false);
 
     assertThatThrownBy(() -> new SaeMethod().run(ctx))
         .isInstanceOf(IllegalArgumentException.class)
@@ -276,7 +281,7 @@ class SaeMethodTest {
 
   @Test
   void anInputNoLongerThanTheHeldOutRowsIsRejected() throws Exception {
-    FakeJobContext ctx = context("short", topK(10), data(9).source(EVAL_ROWS - 1, 1000, 64), false);
+    TestJobContext ctx = context("short", topK(10), data(9).source(EVAL_ROWS - 1, 1000, 64), false);
 
     assertThatThrownBy(() -> new SaeMethod().run(ctx))
         .isInstanceOf(IllegalStateException.class)
