@@ -131,6 +131,12 @@ public final class JobManager implements AutoCloseable {
   }
 
   private static void checkInputs(MethodInfo info, Map<String, ActivationSource> given) {
+    if (info.anyInputs()) {
+      if (given.isEmpty()) {
+        throw new IllegalArgumentException("method '" + info.id() + "' needs at least one input (any names)");
+      }
+      return;
+    }
     List<String> missing = new ArrayList<>();
     for (String name : info.inputs()) {
       if (!given.containsKey(name)) {

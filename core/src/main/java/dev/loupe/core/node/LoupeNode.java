@@ -105,9 +105,15 @@ public final class LoupeNode implements AutoCloseable {
     JobRequest.Builder req = JobRequest.builder(method).config(config).jobId(jobId).live(live);
     List<ResolvedInput> opened = new ArrayList<>();
     try {
+      // model inputs that differ only in their hook share one harvest: the model runs once
+      Map<String, ResolvedInput> shared = NodeInputResolvers.sharedModelInputs(services, inputSpecs);
+      opened.addAll(shared.values());
       for (Map.Entry<String, Object> in : inputSpecs.entrySet()) {
-        ResolvedInput r = inputs.resolve(in.getKey(), in.getValue());
-        opened.add(r);
+        ResolvedInput r = shared.containsKey(in.getKey()) ? shared.get(in.getKey())
+            : inputs.resolve(in.getKey(), in.getValue());
+        if (!shared.containsKey(in.getKey())) {
+          opened.add(r);
+        }
         req.input(in.getKey(), r.source()).inputDescription(in.getKey(), in.getValue());
         if (r.model() != null) {
           req.model(in.getKey(), r.model());

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
@@ -120,35 +121,94 @@ public final class NodeInputResolvers {
   }
 
   private static ResolvedInput model(NodeServices node, String name, JobConfig c) {
-    String field = "inputs." + name + ".model.";
+    return models(node, List.of(name), List.of(c)).get(name);
+  }
+
+  /**
+   * Resolves the {@code model} inputs among {@code specs} that read the same model, corpus, token
+   * count, window length and batch size at different hooks with one harvest, so the model runs
+   * once for all of them (a transcoder's MLP input and output, a crosscoder over several layers);
+   * their rows are then the same tokens in the same order. Inputs that share nothing are left
+   * out of the result, for {@link InputResolvers#resolve} one by one.
+   *
+   * @throws ConfigException naming the field of a bad spec
+   */
+  public static Map<String, ResolvedInput> sharedModelInputs(NodeServices node, Map<String, Object> specs) {
+    Map<List<Object>, List<String>> groups = new java.util.LinkedHashMap<>();
+    Map<String, JobConfig> configs = new java.util.HashMap<>();
+    for (Map.Entry<String, Object> e : specs.entrySet()) {
+      if (e.getValue() instanceof Map<?, ?> m && m.size() == 1 && m.containsKey("model")) {
+        JobConfig c = InputSpecs.validate(e.getKey(), "model", MODEL, stringKeys(m));
+        configs.put(e.getKey(), c);
+        List<Object> key = List.of(c.getString("model"), c.getString("corpus"), c.getLong("tokens"), c.getInt("ctx"),
+            c.getInt("batch_rows"));
+        groups.computeIfAbsent(key, k -> new java.util.ArrayList<>()).add(e.getKey());
+      }
+    }
+    Map<String, ResolvedInput> out = new java.util.LinkedHashMap<>();
+    try {
+      for (List<String> names : groups.values()) {
+        List<String> hooks = names.stream().map(n -> configs.get(n).getString("hook")).toList();
+        if (names.size() > 1 && Set.copyOf(hooks).size() == hooks.size()) {
+          out.putAll(models(node, names, names.stream().map(configs::get).toList()));
+        }
+      }
+    } catch (RuntimeException e) {
+      out.values().forEach(r -> r.source().close());
+      throw e;
+    }
+    return out;
+  }
+
+  private static Map<String, Object> stringKeys(Map<?, ?> m) {
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    m.forEach((k, v) -> out.put(String.valueOf(k), v));
+    return out;
+  }
+
+  /** One harvest for inputs that differ only in their hook. */
+  private static Map<String, ResolvedInput> models(NodeServices node, List<String> names, List<JobConfig> cs) {
+    JobConfig c = cs.get(0);
+    String field = "inputs." + names.get(0) + ".model.";
     String sessionId;
     try {
       sessionId = node.sessionFor(c.getString("model"));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(field + "model", e.getMessage());
     }
-    HarvestRequest req = new HarvestRequest(c.getString("corpus"), List.of(c.getString("hook")), c.getLong("tokens"),
-        c.getInt("ctx"), c.getInt("batch_rows"), 8, 1, 60);
+    List<String> hooks = cs.stream().map(x -> x.getString("hook")).toList();
+    HarvestRequest req = new HarvestRequest(c.getString("corpus"), hooks, c.getLong("tokens"), c.getInt("ctx"),
+        c.getInt("batch_rows"), 8, 1, 60);
     Harvest h;
     try {
       h = node.harvest(sessionId, req);
     } catch (ConfigException e) {
-      throw new ConfigException(field + (e.field().startsWith("hooks") ? "hook" : e.field()),
-          e.getMessage().replaceFirst("^'[^']*': ", ""));
+      String bad = e.getMessage();
+      int which = 0;
+      for (int i = 0; i < hooks.size(); i++) {
+        if (bad.contains("'" + hooks.get(i) + "'")) {
+          which = i;
+        }
+      }
+      throw new ConfigException("inputs." + names.get(which) + ".model." + (e.field().startsWith("hooks") ? "hook"
+          : e.field()), e.getMessage().replaceFirst("^'[^']*': ", ""));
     } catch (IllegalArgumentException e) {
       // The session exists (just opened or found), so the corpus is what could not be opened.
       throw new ConfigException(field + "corpus", e.getMessage());
     }
-    String streamId = h.streams().get(c.getString("hook"));
-    ActivationSource src;
+    Map<String, ResolvedInput> out = new java.util.LinkedHashMap<>();
     try {
-      src = ActivationStreamConsumer.subscribe(node.vertx(), streamId, new StreamOptions())
-          .toCompletionStage().toCompletableFuture().join();
+      for (int i = 0; i < names.size(); i++) {
+        ActivationSource src = ActivationStreamConsumer.subscribe(node.vertx(), h.streams().get(hooks.get(i)),
+            new StreamOptions()).toCompletionStage().toCompletableFuture().join();
+        out.put(names.get(i), new ResolvedInput(new HarvestOwningSource(src, h), node.session(sessionId).orElseThrow()));
+      }
     } catch (RuntimeException e) {
+      out.values().forEach(r -> r.source().close());
       h.cancel();
       throw e;
     }
-    return new ResolvedInput(new HarvestOwningSource(src, h), node.session(sessionId).orElseThrow());
+    return out;
   }
 
   /**

@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
  * @param id lower-case id such as {@code sae} or {@code activation-stats}
  * @param description one line for {@code loupe plugins}
  * @param inputs names of the activation inputs the method reads (usually {@code ["main"]});
- *     empty when the method needs no activations
+ *     empty when the method needs no activations; {@code ["*"]} ({@link #ANY_INPUTS}) when it
+ *     reads one or more inputs under names its user chooses (a crosscoder over models or layers)
  * @param config the accepted configuration keys
  */
 public record MethodInfo(String id, String description, List<String> inputs, ConfigSchema config) {
@@ -20,6 +21,9 @@ public record MethodInfo(String id, String description, List<String> inputs, Con
 
   /** The input name used by methods that read one activation source. */
   public static final String MAIN_INPUT = "main";
+
+  /** The sole entry of {@link #inputs()} for a method that takes any inputs by any names. */
+  public static final String ANY_INPUTS = "*";
 
   public MethodInfo {
     Objects.requireNonNull(id, "id");
@@ -29,6 +33,11 @@ public record MethodInfo(String id, String description, List<String> inputs, Con
     description = description == null ? "" : description;
     inputs = inputs == null ? List.of() : List.copyOf(inputs);
     config = config == null ? ConfigSchema.empty() : config;
+  }
+
+  /** Whether the method takes inputs under names of its user's choosing (inputs = ["*"]). */
+  public boolean anyInputs() {
+    return inputs.equals(List.of(ANY_INPUTS));
   }
 
   /** A method reading one activation input named {@code main}. */

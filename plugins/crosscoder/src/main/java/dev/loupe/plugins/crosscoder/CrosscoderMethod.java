@@ -74,9 +74,9 @@ public class CrosscoderMethod implements AnalysisMethod {
               + "present in the other source too")
       .build();
 
-  private static final MethodInfo INFO = MethodInfo.of(ID,
+  private static final MethodInfo INFO = new MethodInfo(ID,
       "Crosscoder on two or more aligned inputs (models or layers) with a model-diff report: relative decoder norms,"
-          + " shared/exclusive latents, Latent Scaling", SCHEMA);
+          + " shared/exclusive latents, Latent Scaling", List.of(MethodInfo.ANY_INPUTS), SCHEMA);
 
   @Override
   public MethodInfo info() {

@@ -65,9 +65,9 @@ public class TranscoderMethod implements AnalysisMethod {
       .intOption("attribution_sequences", 32, 1, 100_000, "held-out windows run for the input-dependent attribution")
       .build();
 
-  private static final MethodInfo INFO = MethodInfo.of(ID,
+  private static final MethodInfo INFO = new MethodInfo(ID,
       "Transcoder from an MLP's input (input 'input') to its output (input 'target'), optional skip; evaluation with the"
-          + " MLP replaced; feature attribution to an upstream transcoder", SCHEMA);
+          + " MLP replaced; feature attribution to an upstream transcoder", List.of(INPUT, TARGET), SCHEMA);
 
   @Override
   public MethodInfo info() {
