@@ -244,4 +244,29 @@ class SparseCoderTest {
     }
   }
 
+  @Test
+  void initialisationFromASampleGivesACrosscoderOneScalePerSource() {
+    PlantedFeatures data = new PlantedFeatures(8, 16, 0.2, 4);
+    try (SparseCoder c = SparseCoder.initialize(manager, SparseCoder.Layout.crosscoder(4, 2, 8),
+        new SparseActivation.Relu(), 1, 0, 1);
+         NDManager m = manager.newSubManager()) {
+      NDArray x = m.create(data.batch(1000), new Shape(1000, 8)).mul(m.create(new float[] {1, 1, 1, 1, 5, 5, 5, 5}));
+      SparseCoderInit.fromSample(c, x);
+      assertThat(c.inputScales()).containsExactly(SparseCoderInit.sourceScales(x, 2));
+      // b_dec is the geometric median of the sample scaled source by source
+      assertThat(c.bDec().toFloatArray()).containsExactly(SparseCoderInit.geometricMedian(c.normalize(x), 100, 1e-6));
+    }
+  }
+
+  /** A transcoder's b_dec lives in its output space, which a sample of inputs says nothing about. */
+  @Test
+  void initialisationFromAnInputSampleIsRejectedForATranscoder() {
+    try (SparseCoder c = transcoder();
+         NDManager m = manager.newSubManager()) {
+      NDArray x = m.create(new float[] {1, 0, 0, 1, 0, 1, 1, 0}, new Shape(2, 4));
+      assertThatThrownBy(() -> SparseCoderInit.fromSample(c, x)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("transcoder").hasMessageContaining("setOutputScale");
+      assertThat(c.inputScale()).isEqualTo(1f);
+    }
+  }
 }
