@@ -323,6 +323,69 @@ class SparseCoderFilesTest {
     }
   }
 
+  /**
+   * Each transcoder is saved under the SAELens architecture that infers as it does: thresholds
+   * (JumpReLU, and BatchTopK's inference rule) make it a jumprelu_ one, a skip connection a skip_ one.
+   */
+  @Test
+  void transcodersAreSavedUnderTheSaeLensArchitectureThatInfersAsTheyDo() throws IOException {
+    Object[][] cases = {
+        {new SparseActivation.Relu(), false, "transcoder"},
+        {new SparseActivation.JumpRelu(), false, "jumprelu_transcoder"},
+        {new SparseActivation.Relu(), true, "skip_transcoder"},
+        {new SparseActivation.JumpRelu(), true, "jumprelu_skip_transcoder"},
+        {new SparseActivation.BatchTopK(5), true, "jumprelu_skip_transcoder"},
+    };
+    for (Object[] c : cases) {
+      SparseActivation act = (SparseActivation) c[0];
+      boolean skip = (boolean) c[1];
+      try (SparseCoderTrainer t = trainedTranscoder(act, skip, transcoderData(13), 3)) {
+        Path dir = tmp.resolve("arch-" + act.name() + "-" + skip);
+        SparseCoderFiles.save(t.coder(), dir, null, null);
+        JsonNode cfg = new ObjectMapper().readTree(dir.resolve("cfg.json").toFile());
+        assertThat(cfg.get("architecture").asText()).as("%s, skip %s", act.name(), skip).isEqualTo(c[2]);
+        try (SafetensorsFile f = Safetensors.open(dir.resolve("sae_weights.safetensors"))) {
+          assertThat(f.contains("W_skip")).isEqualTo(skip);
+          assertThat(f.contains("threshold")).isEqualTo(((String) c[2]).startsWith("jumprelu"));
+        }
+        SparseCoderFiles.Loaded loaded = SparseCoderFiles.load(manager, dir);
+        assertSameCoder(t.coder(), loaded.coder());
+        loaded.coder().close();
+      }
+    }
+  }
+
+  /** A JumpReLU skip transcoder as SAELens writes it (e.g. Gemma Scope 2's affine transcoders): no Loupe fields. */
+  @Test
+  void opensASaeLensJumpReluSkipTranscoderDirectory() throws IOException {
+    Path dir = tmp.resolve("saelens-jumprelu-skip");
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("cfg.json"), "{\"architecture\": \"jumprelu_skip_transcoder\", \"d_in\": 2, "
+        + "\"d_sae\": 2, \"d_out\": 3, \"dtype\": \"float32\", \"apply_b_dec_to_input\": false, "
+        + "\"normalize_activations\": \"none\", \"metadata\": {\"hook_name\": \"blocks.1.ln2.hook_normalized\", "
+        + "\"hook_name_out\": \"blocks.1.hook_mlp_out\"}}");
+    java.util.Map<String, dev.loupe.sdk.io.TensorData> w = new java.util.LinkedHashMap<>();
+    w.put("W_enc", dev.loupe.sdk.io.TensorData.f32(new float[] {1, 0, 0, 1}, 2, 2));
+    w.put("b_enc", dev.loupe.sdk.io.TensorData.f32(new float[2], 2));
+    w.put("W_dec", dev.loupe.sdk.io.TensorData.f32(new float[] {1, 0, 0, 0, 1, 0}, 2, 3));
+    w.put("b_dec", dev.loupe.sdk.io.TensorData.f32(new float[] {0, 0, 1}, 3));
+    w.put("threshold", dev.loupe.sdk.io.TensorData.f32(new float[] {0.5f, 0.5f}, 2));
+    // [d_out, d_in]: out = x W_skip^T
+    w.put("W_skip", dev.loupe.sdk.io.TensorData.f32(new float[] {0, 0, 0, 0, 2, 3}, 3, 2));
+    Safetensors.write(dir.resolve("sae_weights.safetensors"), w, null);
+    SparseCoderFiles.Loaded loaded = SparseCoderFiles.load(manager, dir);
+    assertThat(loaded.coder().layout()).isEqualTo(SparseCoder.Layout.transcoder(2, 3, 2, true));
+    assertThat(loaded.coder().activation()).isEqualTo(new SparseActivation.JumpRelu());
+    assertThat(loaded.info().hookNameOut()).isEqualTo("blocks.1.hook_mlp_out");
+    try (NDManager m = manager.newSubManager()) {
+      // x = (1, 0.25): latent 1 stays under its threshold; out = (1, 0, 0) + (0, 0, 1) + (0, 0, 2 + 0.75)
+      ai.djl.ndarray.NDList out = loaded.coder().forward(m.create(new float[] {1, 0.25f}, new ai.djl.ndarray.types.Shape(1, 2)));
+      assertThat(out.get(0).toFloatArray()).containsExactly(1, 0);
+      assertThat(out.get(1).toFloatArray()).containsExactly(1, 0, 3.75f);
+    }
+    loaded.coder().close();
+  }
+
   @Test
   void crosscoderWithThreeSourceScalesSaveThenLoadIsBitExactWithItsSourceNames() throws IOException {
     java.util.List<String> sources = java.util.List.of("base/blocks.4.hook_resid_post", "chat/blocks.4.hook_resid_post",
