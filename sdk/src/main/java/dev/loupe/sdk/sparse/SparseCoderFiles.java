@@ -37,7 +37,8 @@ import java.util.stream.Stream;
  * and can keep training; for SAELens inference save {@link SparseCoder#foldInputScale} instead.
  *
  * <p>Transcoders are written as SAELens writes them (architecture {@code transcoder},
- * {@code skip_transcoder} or {@code jumprelu_transcoder}, {@code d_out}, {@code hook_name_out},
+ * {@code skip_transcoder}, {@code jumprelu_transcoder} or {@code jumprelu_skip_transcoder}, the
+ * jumprelu_ ones for every coder that infers by thresholds, {@code d_out}, {@code hook_name_out},
  * {@code apply_b_dec_to_input} false, {@code W_skip} as [d_out, d_in]); their target scale is in
  * {@code loupe_output_scale}. Crosscoders have no SAELens form: they use the same files with
  * architecture {@code crosscoder}, {@code loupe_sources} and one input scale per source in
@@ -198,8 +199,8 @@ public final class SparseCoderFiles {
     }
     if (!layout.autoencoder()) {
       // a BatchTopK transcoder infers by its threshold, which SAELens reads as JumpReLU
-      return layout.skip() ? "skip_transcoder" : act.architecture().equals("jumprelu") ? "jumprelu_transcoder"
-          : "transcoder";
+      String jump = act.architecture().equals("jumprelu") ? "jumprelu_" : "";
+      return jump + (layout.skip() ? "skip_transcoder" : "transcoder");
     }
     return act.architecture();
   }
@@ -222,7 +223,7 @@ public final class SparseCoderFiles {
 
   /**
    * Reads a coder from a SAELens-layout directory (written here or by SAELens: architectures
-   * standard, topk and jumprelu; F32, F16 or BF16 weights).
+   * standard, topk, jumprelu and the four transcoders; F32, F16 or BF16 weights).
    *
    * @throws IOException when a file cannot be read, or is malformed (naming the file and field)
    */
@@ -236,7 +237,7 @@ public final class SparseCoderFiles {
     int dSae = requiredInt(cfg, "d_sae", cfgFile);
     String arch = text(cfg, "architecture");
     boolean transcoder = arch != null && arch.endsWith("transcoder");
-    boolean skip = "skip_transcoder".equals(arch);
+    boolean skip = transcoder && arch.endsWith("skip_transcoder");
     int dOut = transcoder ? (cfg.has("d_out") ? requiredInt(cfg, "d_out", cfgFile) : dIn) : dIn;
     int sources = cfg.has("loupe_sources") ? requiredInt(cfg, "loupe_sources", cfgFile) : 1;
     SparseCoder.Layout layout;
@@ -319,7 +320,7 @@ public final class SparseCoderFiles {
     // SAELens transcoders: a plain or skip transcoder is ReLU, a JumpReLU one has thresholds
     if (loupe == null && (name.equals("transcoder") || name.equals("skip_transcoder"))) {
       name = "standard";
-    } else if (loupe == null && name.equals("jumprelu_transcoder")) {
+    } else if (loupe == null && (name.equals("jumprelu_transcoder") || name.equals("jumprelu_skip_transcoder"))) {
       name = "jumprelu";
     }
     try {

@@ -96,20 +96,30 @@ public final class SparseCoderInit {
   }
 
   /**
-   * Sets the coder's input scale from the sample and its decoder bias to the geometric median of
-   * the scaled sample.
+   * Sets an autoencoder's input scale from the sample (for a crosscoder one scale per source, see
+   * {@link #sourceScales}) and its decoder bias to the geometric median of the scaled sample.
    *
-   * @throws IllegalArgumentException when the sample's width is not the coder's d_in
+   * @throws IllegalArgumentException when the sample's width is not the coder's d_in, or the coder
+   *     is a transcoder, whose decoder bias and output scale live in its target space (scale its
+   *     inputs and targets with {@link #inputScale} instead)
    */
   public static void fromSample(SparseCoder coder, NDArray sample) {
+    if (!coder.layout().autoencoder()) {
+      throw new IllegalArgumentException("fromSample initialises an autoencoder from its inputs, but a "
+          + coder.layout().kind() + "'s b_dec lives in its output space; use setInputScale(inputScale(inputs)) and"
+          + " setOutputScale(inputScale(targets)) instead");
+    }
     if (sample.getShape().dimension() != 2 || sample.getShape().get(1) != coder.dIn()) {
       throw new IllegalArgumentException("sample must have shape [n, d_in = " + coder.dIn() + "], got " + sample.getShape());
     }
-    float s = inputScale(sample);
-    coder.setInputScale(s);
+    if (coder.sources() > 1) {
+      coder.setInputScales(sourceScales(sample, coder.sources()));
+    } else {
+      coder.setInputScale(inputScale(sample));
+    }
     try (NDManager m = sample.getManager().newSubManager()) {
       m.tempAttachAll(sample);
-      NDArray scaled = sample.mul(s);
+      NDArray scaled = coder.normalize(sample);
       float[] median = geometricMedian(scaled, 100, 1e-6);
       coder.bDec().set(median);
     }

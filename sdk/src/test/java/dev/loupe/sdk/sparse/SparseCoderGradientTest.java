@@ -209,6 +209,239 @@ class SparseCoderGradientTest {
     }
   }
 
+  // ---- transcoders and crosscoders ----
+
+  private static final int D_OUT = 4;
+  private static final int D_SOURCE = 3;
+  private static final int SOURCES = 3;
+  private static final String[] WITH_SKIP = {SparseCoder.W_ENC, SparseCoder.B_ENC, SparseCoder.W_DEC, SparseCoder.B_DEC,
+      SparseCoder.W_SKIP};
+
+  /**
+   * A float64 transcoder from d_in 6 to d_out 4 with non-trivial biases, input scale 1.3 and
+   * output scale 0.7, and with a skip connection a random W_skip.
+   */
+  private static SparseCoder transcoder(SparseActivation act, boolean skip, long seed) {
+    SparseCoder.Layout layout = SparseCoder.Layout.transcoder(D_IN, D_OUT, D_SAE, skip);
+    try (SparseCoder f32 = SparseCoder.initialize(manager, layout, act, 1.0, 0.3, seed)) {
+      f32.bEnc().set(randoms(D_SAE, seed + 1, 0.2f));
+      f32.bDec().set(randoms(D_OUT, seed + 2, 0.3f));
+      if (skip) {
+        f32.wSkip().set(randoms(D_IN * D_OUT, seed + 3, 0.4f));
+      }
+      f32.setInputScale(1.3f);
+      f32.setOutputScale(0.7f);
+      return f32.withDataType(DataType.FLOAT64);
+    }
+  }
+
+  /**
+   * A float64 crosscoder over 3 sources of width 3 whose per-source decoder blocks have different
+   * norms (0.3 to 2, as a model diff finds them), with non-trivial biases and input scales 1.3,
+   * 0.6 and 2.1.
+   */
+  private static SparseCoder crosscoder(SparseActivation act, long seed) {
+    SparseCoder.Layout layout = SparseCoder.Layout.crosscoder(D_SOURCE, SOURCES, D_SAE);
+    try (SparseCoder f32 = SparseCoder.initialize(manager, layout, act, 1.0, 0, seed)) {
+      float[] wDec = f32.weights(SparseCoder.W_DEC);
+      java.util.Random r = new java.util.Random(seed);
+      for (int j = 0; j < D_SAE; j++) {
+        for (int b = 0; b < SOURCES; b++) {
+          float norm = (float) (0.3 + 1.7 * r.nextDouble());
+          for (int i = 0; i < D_SOURCE; i++) {
+            wDec[j * D_SOURCE * SOURCES + b * D_SOURCE + i] *= norm;
+          }
+        }
+      }
+      f32.wDec().set(wDec);
+      f32.bEnc().set(randoms(D_SAE, seed + 1, 0.2f));
+      f32.bDec().set(randoms(D_SOURCE * SOURCES, seed + 2, 0.3f));
+      f32.setInputScales(1.3f, 0.6f, 2.1f);
+      return f32.withDataType(DataType.FLOAT64);
+    }
+  }
+
+  private static NDArray rows(long seed, int width) {
+    return manager.create(randoms(ROWS * width, seed, 1f), new Shape(ROWS, width)).toType(DataType.FLOAT64, false);
+  }
+
+  private static double loss(SparseCoderTrainer t, NDArray x, NDArray y) {
+    try (NDManager m = manager.newSubManager()) {
+      return t.gradients(x, y, m).loss();
+    }
+  }
+
+  @Test
+  void withDataTypeConvertsTheSkipConnectionToo() {
+    SparseCoder coder = transcoder(new SparseActivation.Relu(), true, 20);
+    assertThat(coder.tensors().values()).allSatisfy(a -> assertThat(a.getDataType()).isEqualTo(DataType.FLOAT64));
+    assertThat(coder.wSkip().getShape()).isEqualTo(new Shape(D_IN, D_OUT));
+  }
+
+  @Test
+  void skipTranscoderWithL1AndBothScales() {
+    SparseCoder coder = transcoder(new SparseActivation.Relu(), true, 21);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().l1Coefficient(0.7).build());
+    NDArray x = batch(30);
+    NDArray y = rows(31, D_OUT);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, y, m);
+      assertThat(g.sparsityLoss()).isPositive();
+      assertThat(g.gradients()).containsOnlyKeys(WITH_SKIP);
+      assertThat(g.gradients().get(SparseCoder.W_SKIP).getShape()).isEqualTo(new Shape(D_IN, D_OUT));
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x, y), g.gradients(), WITH_SKIP);
+    }
+  }
+
+  @Test
+  void skipTranscoderTopKWithAuxKOnTheDensePath() {
+    SparseCoder coder = transcoder(new SparseActivation.TopK(3), true, 22);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder,
+        TrainerConfig.builder().auxKCoefficient(0.5).kAux(2).deadTokenWindow(1).build());
+    t.sparseCodes = false;
+    t.deadLatents().update(new long[] {0, 1, 1, 1, 0, 1, 1, 0, 1, 0}, 1);
+    NDArray x = batch(32);
+    NDArray y = rows(33, D_OUT);
+    NDArray residual;
+    try (NDManager m = manager.newSubManager()) {
+      // AuxK's target y - y_hat (normalised units) is a constant; pin it for the check
+      m.tempAttachAll(x, y);
+      residual = y.sub(coder.forward(x).get(1)).mul(coder.outputScale());
+      residual.attach(manager);
+    }
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, y, residual, m);
+      assertThat(g.auxLoss()).isPositive();
+      assertThat(g.l0()).isEqualTo(3.0);
+      assertMatchesFiniteDifferences(t, tr -> {
+        try (NDManager mm = manager.newSubManager()) {
+          return tr.gradients(x, y, residual, mm).loss();
+        }
+      }, g.gradients(), WITH_SKIP);
+    }
+  }
+
+  @Test
+  void transcoderJumpReluWeightsAwayFromThresholds() {
+    SparseCoder coder = transcoder(new SparseActivation.JumpRelu(), false, 23);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder,
+        TrainerConfig.builder().targetL0(2).l0Coefficient(0.8).jumpReluBandwidth(0.05).build());
+    NDArray x = batch(34);
+    NDArray y = rows(35, D_OUT);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, y, m);
+      assertThat(g.sparsityLoss()).isPositive();
+      assertThat(g.gradients()).doesNotContainKey(SparseCoder.W_SKIP).containsKey(SparseCoder.THRESHOLD);
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x, y), g.gradients(), ALL);
+    }
+  }
+
+  @Test
+  void crosscoderL1WeighsEachLatentBySumOfItsPerSourceDecoderNorms() {
+    double l1 = 0.6;
+    SparseCoder coder = crosscoder(new SparseActivation.Relu(), 24);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().l1Coefficient(l1).build());
+    NDArray x = rows(36, D_SOURCE * SOURCES);
+    try (NDManager m = manager.newSubManager()) {
+      double sparsity = t.gradients(x, m).sparsityLoss();
+      m.tempAttachAll(x);
+      double[] f = coder.encode(x).toDoubleArray();
+      float[][] norms = coder.decoderNormsPerSource();
+      double expected = 0;
+      double rowNormWeighted = 0;
+      for (int r = 0; r < ROWS; r++) {
+        for (int j = 0; j < D_SAE; j++) {
+          double sum = 0;
+          double sq = 0;
+          for (float n : norms[j]) {
+            sum += n;
+            sq += (double) n * n;
+          }
+          expected += f[r * D_SAE + j] * sum;
+          rowNormWeighted += f[r * D_SAE + j] * Math.sqrt(sq);
+        }
+      }
+      expected *= l1 / ROWS;
+      rowNormWeighted *= l1 / ROWS;
+      assertThat(sparsity).isPositive().isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-6 * expected));
+      // not the norm of the whole concatenated row (which the per-source blocks make smaller)
+      assertThat(rowNormWeighted).isLessThan(0.9 * expected);
+    }
+  }
+
+  @Test
+  void crosscoderReluWithSummedNormL1AndPerSourceScales() {
+    SparseCoder coder = crosscoder(new SparseActivation.Relu(), 25);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().l1Coefficient(0.6).build());
+    NDArray x = rows(37, D_SOURCE * SOURCES);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertThat(g.sparsityLoss()).isPositive();
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  /**
+   * BatchTopK's selection is piecewise constant in the weights; on a batch whose k n-th and
+   * (k n + 1)-th weighted scores are far apart, no 1e-6 nudge changes it, and the gradients are
+   * those of the selected code.
+   */
+  @Test
+  void batchTopKCrosscoderWithItsSelectionFixed() {
+    int k = 2;
+    SparseCoder coder = crosscoder(new SparseActivation.BatchTopK(k), 26);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().auxKCoefficient(0).build());
+    NDArray x = rows(38, D_SOURCE * SOURCES);
+    double[] scores = weightedScores(coder, x, true);
+    double[] sorted = scores.clone();
+    java.util.Arrays.sort(sorted);
+    int keep = k * ROWS;
+    double kept = sorted[sorted.length - keep];
+    double margin = kept - sorted[sorted.length - keep - 1];
+    assertThat(margin).as("gap at the selection boundary").isGreaterThan(1e-3);
+    // on this batch the norm weighting matters: ranking relu(pre) alone would keep other entries
+    double[] relu = weightedScores(coder, x, false);
+    double[] reluSorted = relu.clone();
+    java.util.Arrays.sort(reluSorted);
+    int differ = 0;
+    for (int i = 0; i < scores.length; i++) {
+      differ += (scores[i] >= kept) != (relu[i] >= reluSorted[relu.length - keep]) ? 1 : 0;
+    }
+    assertThat(differ).isPositive();
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertThat(g.l0()).isEqualTo(k);
+      // the kept entries are the top k n by relu(pre) x summed decoder norm
+      long[] fired = g.firedCounts();
+      for (int j = 0; j < D_SAE; j++) {
+        long expected = 0;
+        for (int r = 0; r < ROWS; r++) {
+          expected += scores[r * D_SAE + j] >= kept ? 1 : 0;
+        }
+        assertThat(fired[j]).as("rows latent %d fired on", j).isEqualTo(expected);
+      }
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  /** relu(pre), times each latent's summed per-source decoder norm when weighted, [rows x d_sae] row-major. */
+  private static double[] weightedScores(SparseCoder coder, NDArray x, boolean weighted) {
+    try (NDManager m = manager.newSubManager()) {
+      m.tempAttachAll(x);
+      double[] pre = coder.preActivations(x).toDoubleArray();
+      float[][] norms = coder.decoderNormsPerSource();
+      double[] scores = new double[pre.length];
+      for (int i = 0; i < pre.length; i++) {
+        double sum = 0;
+        for (float n : norms[i % D_SAE]) {
+          sum += n;
+        }
+        scores[i] = Math.max(0, pre[i]) * (weighted ? sum : 1);
+      }
+      return scores;
+    }
+  }
+
   private static double rampL0(double[] pre, double[] theta, double eps) {
     double l0 = 0;
     for (int i = 0; i < ROWS; i++) {

@@ -142,4 +142,131 @@ class SparseCoderTest {
       assertThatThrownBy(() -> t.step(new float[10], 2)).hasMessageContaining("d_in (4)");
     }
   }
+
+  // ---- the family's input checks ----
+
+  private static SparseCoder transcoder() {
+    return SparseCoder.initialize(manager, SparseCoder.Layout.transcoder(4, 3, 8, true), new SparseActivation.Relu(), 1,
+        0.1, 1);
+  }
+
+  @Test
+  void anSaeGivenTargetsIsRejected() {
+    try (SparseCoder c = SparseCoder.initialize(manager, 4, 8, new SparseActivation.Relu(), 1, 0.1, 1);
+         SparseCoderTrainer t = new SparseCoderTrainer(c, TrainerConfig.builder().build());
+         NDManager m = manager.newSubManager()) {
+      assertThatThrownBy(() -> t.step(m.zeros(new Shape(5, 4)), m.zeros(new Shape(5, 4))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sae").hasMessageContaining("pass no targets");
+      assertThatThrownBy(() -> t.gradients(m.zeros(new Shape(5, 4)), m.zeros(new Shape(5, 4)), m))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pass no targets");
+    }
+  }
+
+  @Test
+  void aTranscoderWithoutTargetsIsRejected() {
+    try (SparseCoder c = transcoder();
+         SparseCoderTrainer t = new SparseCoderTrainer(c, TrainerConfig.builder().build());
+         NDManager m = manager.newSubManager()) {
+      assertThatThrownBy(() -> t.step(m.zeros(new Shape(5, 4))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("skip_transcoder needs targets")
+          .hasMessageContaining("d_out = 3");
+      assertThatThrownBy(() -> t.step(new float[20], 5))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs targets");
+      assertThatThrownBy(() -> t.gradients(m.zeros(new Shape(5, 4)), m))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs targets");
+    }
+  }
+
+  @Test
+  void targetsOfTheWrongWidthOrRowCountAreRejectedNamingTheShape() {
+    try (SparseCoder c = transcoder();
+         SparseCoderTrainer t = new SparseCoderTrainer(c, TrainerConfig.builder().build());
+         NDManager m = manager.newSubManager()) {
+      NDArray x = m.zeros(new Shape(5, 4));
+      assertThatThrownBy(() -> t.step(x, m.zeros(new Shape(5, 4))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("d_out = 3").hasMessageContaining("(5, 4)");
+      assertThatThrownBy(() -> t.step(x, m.zeros(new Shape(6, 3))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("n = 5").hasMessageContaining("(6, 3)");
+      assertThatThrownBy(() -> t.step(new float[20], new float[16], 5))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("targets have 16 values")
+          .hasMessageContaining("d_out (3)");
+      assertThatThrownBy(() -> SparseMetrics.evaluate(c, x, m.zeros(new Shape(4, 3))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("5 rows but targets 4");
+    }
+  }
+
+  @Test
+  void aLayoutWhoseSourcesDoNotDivideDInIsRejected() {
+    assertThatThrownBy(() -> new SparseCoder.Layout(10, 8, 10, 3, true, false))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("divide d_in = 10").hasMessageContaining("got 3");
+    assertThatThrownBy(() -> SparseCoder.Layout.crosscoder(4, 1, 8))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 2 sources");
+  }
+
+  @Test
+  void aCrosscoderTakesOnlyReluOrBatchTopK() {
+    SparseCoder.Layout layout = SparseCoder.Layout.crosscoder(4, 2, 8);
+    assertThatThrownBy(() -> SparseCoder.initialize(manager, layout, new SparseActivation.TopK(2), 1, 0.1, 1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("crosscoder").hasMessageContaining("not topk");
+    assertThatThrownBy(() -> SparseCoder.initialize(manager, layout, new SparseActivation.JumpRelu(), 1, 0.1, 1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("crosscoder").hasMessageContaining("not jumprelu");
+  }
+
+  @Test
+  void aTranscoderCannotSubtractBDecFromItsInput() {
+    try (SparseCoder c = transcoder()) {
+      java.util.Map<String, float[]> w = new java.util.LinkedHashMap<>();
+      for (String name : c.tensors().keySet()) {
+        w.put(name, c.weights(name));
+      }
+      assertThatThrownBy(() -> SparseCoder.of(manager, c.layout(), c.activation(), true, new float[] {1f}, 1f, w))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("apply_b_dec_to_input")
+          .hasMessageContaining("transcoder");
+    }
+  }
+
+  @Test
+  void sourceScalesMakeEachSourcesMeanSquaredNormItsWidth() {
+    PlantedFeatures data = new PlantedFeatures(12, 16, 0.2, 3);
+    try (NDManager m = manager.newSubManager()) {
+      // three sources of width 4 at raw scales 1, 10 and 0.1
+      NDArray x = m.create(data.batch(1000), new Shape(1000, 12)).mul(m.create(new float[] {1, 1, 1, 1, 10, 10, 10, 10,
+          0.1f, 0.1f, 0.1f, 0.1f}));
+      float[] s = SparseCoderInit.sourceScales(x, 3);
+      assertThat(s).hasSize(3);
+      for (int b = 0; b < 3; b++) {
+        NDArray block = x.get(new ai.djl.ndarray.index.NDIndex(":, " + (4 * b) + ":" + (4 * b + 4))).mul(s[b]);
+        assertThat((double) block.square().sum(new int[] {1}).mean().getFloat()).as("source %d", b)
+            .isCloseTo(4.0, within(1e-3));
+      }
+      assertThatThrownBy(() -> SparseCoderInit.sourceScales(x, 5)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("width 12").hasMessageContaining("5 sources");
+    }
+  }
+
+  @Test
+  void initialisationFromASampleGivesACrosscoderOneScalePerSource() {
+    PlantedFeatures data = new PlantedFeatures(8, 16, 0.2, 4);
+    try (SparseCoder c = SparseCoder.initialize(manager, SparseCoder.Layout.crosscoder(4, 2, 8),
+        new SparseActivation.Relu(), 1, 0, 1);
+         NDManager m = manager.newSubManager()) {
+      NDArray x = m.create(data.batch(1000), new Shape(1000, 8)).mul(m.create(new float[] {1, 1, 1, 1, 5, 5, 5, 5}));
+      SparseCoderInit.fromSample(c, x);
+      assertThat(c.inputScales()).containsExactly(SparseCoderInit.sourceScales(x, 2));
+      // b_dec is the geometric median of the sample scaled source by source
+      assertThat(c.bDec().toFloatArray()).containsExactly(SparseCoderInit.geometricMedian(c.normalize(x), 100, 1e-6));
+    }
+  }
+
+  /** A transcoder's b_dec lives in its output space, which a sample of inputs says nothing about. */
+  @Test
+  void initialisationFromAnInputSampleIsRejectedForATranscoder() {
+    try (SparseCoder c = transcoder();
+         NDManager m = manager.newSubManager()) {
+      NDArray x = m.create(new float[] {1, 0, 0, 1, 0, 1, 1, 0}, new Shape(2, 4));
+      assertThatThrownBy(() -> SparseCoderInit.fromSample(c, x)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("transcoder").hasMessageContaining("setOutputScale");
+      assertThat(c.inputScale()).isEqualTo(1f);
+    }
+  }
 }

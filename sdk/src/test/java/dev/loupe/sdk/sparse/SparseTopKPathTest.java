@@ -56,12 +56,17 @@ class SparseTopKPathTest {
   }
 
   private static void assertSameGradients(SparseCoderTrainer t, NDArray x) {
+    assertSameGradients(t, x, null);
+  }
+
+  /** As above for a transcoder's inputs and targets (null for autoencoders). */
+  private static void assertSameGradients(SparseCoderTrainer t, NDArray x, NDArray y) {
     assertThat(t.sparsePathApplies()).isTrue();
     try (NDManager m = manager.newSubManager()) {
       t.sparseCodes = true;
-      SparseCoderTrainer.Gradients sparse = t.gradients(x, m);
+      SparseCoderTrainer.Gradients sparse = t.gradients(x, y, m);
       t.sparseCodes = false;
-      SparseCoderTrainer.Gradients dense = t.gradients(x, m);
+      SparseCoderTrainer.Gradients dense = t.gradients(x, y, m);
       t.sparseCodes = true;
       assertThat(sparse.loss()).isCloseTo(dense.loss(), within(1e-5 * dense.loss()));
       assertThat(sparse.auxLoss()).isCloseTo(dense.auxLoss(), within(1e-6 + 1e-5 * dense.auxLoss()));
@@ -120,6 +125,61 @@ class SparseTopKPathTest {
     float[] wb = dense.coder().weights(SparseCoder.W_DEC);
     for (int i = 0; i < wa.length; i++) {
       assertThat(wa[i]).isCloseTo(wb[i], within(1e-4f));
+    }
+  }
+
+  private static final int D_OUT = 20;
+
+  /** A TopK skip transcoder d_in 24 -> d_out 20 with non-zero biases and skip weights, input scale 0.7, output scale 1.4. */
+  private static SparseCoderTrainer skipTranscoder(TrainerConfig config, long seed) {
+    SparseCoder coder = SparseCoder.initialize(manager, SparseCoder.Layout.transcoder(D_IN, D_OUT, D_SAE, true),
+        new SparseActivation.TopK(8), 1.0, 0, seed);
+    coder.bEnc().set(gaussians(D_SAE, 0.1, seed + 1));
+    coder.bDec().set(gaussians(D_OUT, 0.2, seed + 2));
+    coder.wSkip().set(gaussians(D_IN * D_OUT, 0.1, seed + 3));
+    coder.setInputScale(0.7f);
+    coder.setOutputScale(1.4f);
+    return new SparseCoderTrainer(coder, config);
+  }
+
+  private static float[] gaussians(int n, double scale, long seed) {
+    Random r = new Random(seed);
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = (float) (r.nextGaussian() * scale);
+    }
+    return v;
+  }
+
+  private static NDArray targets(long seed) {
+    return manager.create(gaussians(ROWS * D_OUT, 1, seed), new Shape(ROWS, D_OUT));
+  }
+
+  @Test
+  void skipTranscoderHasTheSameLossAndGradientsIncludingWSkip() {
+    SparseCoderTrainer t = skipTranscoder(TrainerConfig.builder().build(), 6);
+    NDArray x = batch(7);
+    NDArray y = targets(8);
+    assertSameGradients(t, x, y);
+    try (NDManager m = manager.newSubManager()) {
+      assertThat(t.gradients(x, y, m).gradients()).containsKey(SparseCoder.W_SKIP);
+    }
+  }
+
+  @Test
+  void skipTranscoderHasTheSameAuxKGradientsOnDeadLatents() {
+    SparseCoderTrainer t = skipTranscoder(TrainerConfig.builder().auxKCoefficient(0.5).kAux(6).deadTokenWindow(1).build(), 9);
+    long[] fired = new long[D_SAE];
+    for (int j = 0; j < D_SAE; j++) {
+      fired[j] = j % 4 == 1 ? 0 : 1;
+    }
+    t.deadLatents().update(fired, 1);
+    assertThat(t.deadLatents().dead()).hasSize(D_SAE / 4);
+    NDArray x = batch(10);
+    NDArray y = targets(11);
+    assertSameGradients(t, x, y);
+    try (NDManager m = manager.newSubManager()) {
+      assertThat(t.gradients(x, y, m).auxLoss()).isPositive();
     }
   }
 
