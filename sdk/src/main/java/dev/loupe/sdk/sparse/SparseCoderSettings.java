@@ -51,6 +51,8 @@ public record SparseCoderSettings(SparseActivation activation, int dIn, int dOut
         .intOption("k_aux", 0, 0, null, "dead latents used by the AuxK loss (topk, batchtopk; 0: d_in / 2)")
         .doubleOption("aux_coefficient", 1.0 / 32, 0.0, null, "AuxK loss weight (topk, batchtopk; 0: off)")
         .doubleOption("lr", 3e-4, 0.0, null, "Adam learning rate")
+        .doubleOption("threshold_momentum", 0.99, 0.0, 0.999999,
+            "decay of the running average of the smallest kept activation that becomes BatchTopK's inference threshold")
         .longOption("lr_warmup_steps", 0L, 0L, null, "steps of linear learning-rate warm-up")
         .longOption("lr_decay_steps", 0L, 0L, null,
             "final steps of linear decay to 0 (needs a known input length or max_tokens)")
@@ -134,6 +136,7 @@ public record SparseCoderSettings(SparseActivation activation, int dIn, int dOut
           .auxKCoefficient(cfg.getDouble("aux_coefficient"))
           .deadTokenWindow(cfg.getLong("dead_window"))
           .resampleEverySteps(cfg.getLong("resample_every"))
+          .thresholdMomentum(cfg.getDouble("threshold_momentum"))
           .seed(cfg.getLong("seed"))
           .build();
     } catch (IllegalArgumentException e) {

@@ -149,7 +149,9 @@ public record TrainerConfig(
     private double jumpReluBandwidth = 0.001;
     private double targetL0 = 32;
     private double l0Coefficient = 1;
-    private double thresholdMomentum = 0.999;
+    // a time constant of 100 steps: the smallest kept activation drifts while the coder learns, and
+    // runs here are hundreds, not hundreds of thousands, of steps
+    private double thresholdMomentum = 0.99;
     private long seed = 42;
 
     private Builder() {
