@@ -144,11 +144,12 @@ public class CrosscoderMethod implements AnalysisMethod {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("config exclusive_threshold / shared_half_width: " + e.getMessage(), e);
     }
-    ActivationSource[] inputs = src.names().stream().map(ctx::input).toArray(ActivationSource[]::new);
+    ModelNoting[] inputs = src.names().stream().map(name -> new ModelNoting(ctx.input(name)))
+        .toArray(ModelNoting[]::new);
     ActivationSource aligned = ActivationSources.aligned(ctx.config().getBoolean("same_tokens"), inputs);
-    List<String> sourceNames = new ArrayList<>();
+    List<String> hookNames = new ArrayList<>();
     for (String name : src.names()) {
-      sourceNames.add(name + ": " + ctx.input(name).hookName());
+      hookNames.add(name + ": " + ctx.input(name).hookName());
     }
     double decoderNorm = s.activation() instanceof dev.loupe.sdk.sparse.SparseActivation.Relu ? 0.1 : 1.0;
     SparseCoderRun.Recipe recipe = new SparseCoderRun.Recipe() {
@@ -170,10 +171,54 @@ public class CrosscoderMethod implements AnalysisMethod {
     };
     try (NDManager manager = NDManager.newBaseManager()) {
       SparseCoderRun.Result r = SparseCoderRun.train(ctx, aligned, s, recipe, manager,
-          new SparseCoderFiles.CoderInfo(null, aligned.hookName(), null, sourceNames));
+          new SparseCoderFiles.CoderInfo(null, aligned.hookName(), null, hookNames));
+      // each source named with the model its rows came from, e.g. "finetuned: demo-ft blocks.2.hook_resid_post"
+      List<String> sourceNames = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        sourceNames.add(src.names().get(i) + ": " + inputs[i].modelId + " " + inputs[i].hookName());
+      }
       try (SparseCoderTrainer trainer = r.trainer()) {
         finish(ctx, src, s, thresholds, r, sourceNames);
       }
+    }
+  }
+
+  /** An input that notes the model its first batch came from. */
+  private static final class ModelNoting implements ActivationSource {
+    private final ActivationSource in;
+    private volatile String modelId = "?";
+
+    ModelNoting(ActivationSource in) {
+      this.in = in;
+    }
+
+    @Override
+    public dev.loupe.sdk.activation.ActivationBatch next() throws InterruptedException {
+      dev.loupe.sdk.activation.ActivationBatch b = in.next();
+      if (b != null && modelId.equals("?")) {
+        modelId = b.modelId();
+      }
+      return b;
+    }
+
+    @Override
+    public String hookName() {
+      return in.hookName();
+    }
+
+    @Override
+    public int width() {
+      return in.width();
+    }
+
+    @Override
+    public long totalRows() {
+      return in.totalRows();
+    }
+
+    @Override
+    public void close() {
+      in.close();
     }
   }
 

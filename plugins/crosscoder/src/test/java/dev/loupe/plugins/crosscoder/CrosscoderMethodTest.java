@@ -147,8 +147,8 @@ class CrosscoderMethodTest {
       SparseCoderFiles.Loaded loaded = SparseCoderFiles.load(m, coderDir);
       SparseCoder coder = loaded.coder();
       assertThat(coder.sources()).isEqualTo(2);
-      assertThat(loaded.info().sources()).containsExactly("base: blocks.1.hook_resid_post",
-          "finetuned: blocks.1.hook_resid_post");
+      assertThat(loaded.info().sources()).containsExactly("base: base-model blocks.1.hook_resid_post",
+          "finetuned: ft-model blocks.1.hook_resid_post");
       float[] w = coder.weights(SparseCoder.W_DEC);
       int correct = 0;
       for (int f = 0; f < FEATURES; f++) {
