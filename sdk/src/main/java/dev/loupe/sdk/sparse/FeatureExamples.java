@@ -21,6 +21,7 @@ public final class FeatureExamples {
   private final int topK;
   private final long[] fired;
   private final double[] activationSum;
+  private final float[] max;
   private final Map<Integer, PriorityQueue<Example>> heaps = new HashMap<>();
   private long rows;
 
@@ -35,6 +36,7 @@ public final class FeatureExamples {
     this.topK = topK;
     this.fired = new long[dSae];
     this.activationSum = new double[dSae];
+    this.max = new float[dSae];
   }
 
   /**
@@ -53,6 +55,7 @@ public final class FeatureExamples {
         if (a > 0) {
           fired[j]++;
           activationSum[j] += a;
+          max[j] = Math.max(max[j], a);
           if (topK > 0) {
             offer(j, a, firstRow + r, offset + r, tokenIds, docIds, positions, context);
           }
@@ -89,6 +92,11 @@ public final class FeatureExamples {
   /** The mean activation of latent {@code j} over the rows where it fired (0 if it never did). */
   public double meanActivation(int j) {
     return fired[j] == 0 ? 0 : activationSum[j] / fired[j];
+  }
+
+  /** The largest activation of latent {@code j} over the rows seen (0 if it never fired). */
+  public float maxActivation(int j) {
+    return max[j];
   }
 
   /** Latent {@code j}'s top examples, highest activation first. */

@@ -168,6 +168,85 @@ public final class SparseCoderRun {
       return fe;
     }
 
+    /**
+     * Everything a feature page shows, from the held-out rows: {@link #features} and, for each
+     * top example, the window of up to {@code before} and {@code after} tokens around it in its
+     * document with the latent's activation on each, and each latent's histogram of non-zero
+     * activations in {@code bins} bins.
+     */
+    public FeatureDashboards dashboards(SparseCoder coder, int topExamples, int before, int after, int bins,
+        Runnable checkCancelled) {
+      FeatureExamples fe = features(coder, topExamples, checkCancelled);
+      int dSae = coder.dSae();
+      Map<Integer, List<FeatureDashboards.PendingWindow>> pending = new java.util.HashMap<>();
+      @SuppressWarnings("unchecked")
+      List<int[]>[] needs = new List[rows];
+      for (int j = 0; j < dSae; j++) {
+        List<FeatureExamples.Example> top = fe.top(j);
+        if (top.isEmpty()) {
+          continue;
+        }
+        List<FeatureDashboards.PendingWindow> list = new ArrayList<>(top.size());
+        for (FeatureExamples.Example ex : top) {
+          int r = (int) ex.row();
+          int s0 = r;
+          while (s0 > r - before && s0 > 0 && contiguous(s0 - 1, s0)) {
+            s0--;
+          }
+          int e0 = r;
+          while (e0 < r + after && e0 + 1 < rows && contiguous(e0, e0 + 1)) {
+            e0++;
+          }
+          int[] windowRows = new int[e0 - s0 + 1];
+          int[] windowTokens = new int[windowRows.length];
+          for (int i = 0; i < windowRows.length; i++) {
+            windowRows[i] = s0 + i;
+            windowTokens[i] = tokens[s0 + i];
+            if (needs[s0 + i] == null) {
+              needs[s0 + i] = new ArrayList<>(2);
+            }
+            needs[s0 + i].add(new int[] {j, list.size(), i});
+          }
+          list.add(new FeatureDashboards.PendingWindow(windowRows, windowTokens, r - s0));
+        }
+        pending.put(j, list);
+      }
+      long[][] histograms = FeatureDashboards.emptyHistograms(dSae, bins);
+      for (int from = 0; from < rows; from += ENCODE_CHUNK) {
+        checkCancelled.run();
+        int n = Math.min(ENCODE_CHUNK, rows - from);
+        float[] codes;
+        try (NDManager m = NDManager.newBaseManager()) {
+          codes = coder.encode(inputs(m, from, from + n)).toFloatArray();
+        }
+        for (int r = 0; r < n; r++) {
+          int base = r * dSae;
+          for (int j = 0; j < dSae; j++) {
+            float a = codes[base + j];
+            if (a > 0) {
+              FeatureDashboards.count(histograms[j], fe.maxActivation(j), a);
+            }
+          }
+          List<int[]> need = needs[from + r];
+          if (need != null) {
+            for (int[] w : need) {
+              pending.get(w[0]).get(w[1]).activations[w[2]] = codes[base + w[0]];
+            }
+          }
+        }
+      }
+      FeatureDashboards.Histogram[] hist = new FeatureDashboards.Histogram[dSae];
+      for (int j = 0; j < dSae; j++) {
+        hist[j] = new FeatureDashboards.Histogram(fe.maxActivation(j), histograms[j]);
+      }
+      return new FeatureDashboards(fe, hist, FeatureDashboards.finish(pending));
+    }
+
+    /** Whether held-out row b directly follows row a in the same document. */
+    private boolean contiguous(int a, int b) {
+      return docs[a] == docs[b] && positions[b] == positions[a] + 1;
+    }
+
     /** The held-out rows cut back into the model's input windows (see {@link SpliceEvaluator#sequences}). */
     public List<int[]> windows(int context) {
       return SpliceEvaluator.sequences(tokens, docs, positions, rows, context);
@@ -535,22 +614,41 @@ public final class SparseCoderRun {
   }
 
   /**
-   * One latent's dashboard data from the held-out rows: density, mean activation and top
-   * examples (activation, token, document, position, preceding token ids).
+   * One latent's dashboard data from the held-out rows: density, mean and max activation, the
+   * histogram of its non-zero activations, and its top examples (activation, token, document,
+   * position, the token ids before it ({@code context}, from the stream, possibly before the
+   * held-out rows), and the held-out {@code window} around it: token ids, the latent's
+   * activation on each, and the example's index in it).
    */
-  public static Map<String, Object> featureEntry(FeatureExamples fe, double[] density, int j) {
+  public static Map<String, Object> featureEntry(FeatureDashboards dash, int j) {
+    FeatureExamples fe = dash.examples();
+    double[] density = fe.density();
     Map<String, Object> f = new LinkedHashMap<>();
     f.put("latent", j);
     f.put("density", density[j]);
     f.put("mean_activation", fe.meanActivation(j));
+    f.put("max_activation", (double) fe.maxActivation(j));
+    FeatureDashboards.Histogram h = dash.histogram(j);
+    f.put("histogram", Map.of("max", h.max(), "counts", h.counts()));
     List<Map<String, Object>> top = new ArrayList<>();
-    for (FeatureExamples.Example e : fe.top(j)) {
+    List<FeatureExamples.Example> examples = fe.top(j);
+    List<FeatureDashboards.Window> windows = dash.windows(j);
+    for (int i = 0; i < examples.size(); i++) {
+      FeatureExamples.Example e = examples.get(i);
       Map<String, Object> ex = new LinkedHashMap<>();
       ex.put("activation", (double) e.activation());
       ex.put("token", e.tokenId());
       ex.put("doc", e.docId());
       ex.put("position", e.position());
       ex.put("context", e.context());
+      if (i < windows.size()) {
+        FeatureDashboards.Window w = windows.get(i);
+        Map<String, Object> win = new LinkedHashMap<>();
+        win.put("tokens", w.tokens());
+        win.put("activations", w.activations());
+        win.put("focus", w.focus());
+        ex.put("window", win);
+      }
       top.add(ex);
     }
     f.put("top", top);

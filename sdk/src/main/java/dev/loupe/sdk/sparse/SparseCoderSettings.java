@@ -70,7 +70,7 @@ public record SparseCoderSettings(SparseActivation activation, int dIn, int dOut
         .boolOption("normalize", true, "scale inputs so their mean squared norm is their width (estimated on the first batch)")
         .boolOption("init_b_dec", true, "start the decoder bias at the geometric median of the first batch's targets")
         .intOption("top_examples", 20, 0, 10_000, "top activating held-out examples kept per latent")
-        .intOption("context_tokens", 8, 0, 1024, "token ids kept before each top example")
+        .intOption("context_tokens", 8, 0, 1024, "token ids kept before (and held-out tokens shown after) each top example")
         .intOption("metrics_every", 10, 1, null, "record a training metrics row every this many steps")
         .intOption("splice_sequences", 64, 0, null,
             "held-out windows run with the coder spliced in, to measure loss recovered and KL (0: skip)")

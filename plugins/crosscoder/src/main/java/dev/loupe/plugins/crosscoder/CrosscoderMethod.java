@@ -12,6 +12,7 @@ import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.method.MethodInfo;
 import dev.loupe.sdk.model.ModelSession;
 import dev.loupe.sdk.sparse.CrosscoderDiff;
+import dev.loupe.sdk.sparse.FeatureDashboards;
 import dev.loupe.sdk.sparse.FeatureExamples;
 import dev.loupe.sdk.sparse.LatentScaling;
 import dev.loupe.sdk.sparse.SparseCoder;
@@ -241,7 +242,9 @@ public class CrosscoderMethod implements AnalysisMethod {
   private static void finish(JobContext ctx, Sources src, SparseCoderSettings s, CrosscoderDiff.Thresholds thresholds,
       SparseCoderRun.Result r, List<String> sourceNames) throws IOException {
     SparseCoder coder = r.trainer().coder();
-    FeatureExamples features = r.heldOut().features(coder, s.topExamples(), ctx::checkCancelled);
+    FeatureDashboards dashboards = r.heldOut().dashboards(coder, s.topExamples(), s.contextTokens(),
+        s.contextTokens(), HISTOGRAM_BINS, ctx::checkCancelled);
+    FeatureExamples features = dashboards.examples();
     double[] density = features.density();
     double[] trainDensity = r.trainer().deadLatents().densityTokens() > 0 ? r.trainer().deadLatents().density() : null;
     SparseCoderFiles.save(coder, ctx.artifactDir().resolve(CODER_DIR),
@@ -280,7 +283,7 @@ public class CrosscoderMethod implements AnalysisMethod {
     List<Map<String, Object>> featureRows = new ArrayList<>(latents.size());
     for (CrosscoderDiff.Latent l : latents) {
       latentRows.add(latentRow(l, scalars[l.index()], density[l.index()], coder, nuThreshold));
-      featureRows.add(SparseCoderRun.featureEntry(features, density, l.index()));
+      featureRows.add(SparseCoderRun.featureEntry(dashboards, l.index()));
     }
     ctx.publish("latents", latentRows);
     ctx.publish("features", featureRows);

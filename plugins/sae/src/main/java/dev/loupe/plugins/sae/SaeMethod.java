@@ -9,6 +9,7 @@ import dev.loupe.sdk.method.AnalysisMethod;
 import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.method.MethodInfo;
 import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.sparse.FeatureDashboards;
 import dev.loupe.sdk.sparse.FeatureExamples;
 import dev.loupe.sdk.sparse.LogitEffects;
 import dev.loupe.sdk.sparse.SparseCoder;
@@ -43,6 +44,8 @@ public class SaeMethod implements AnalysisMethod {
   public static final String ID = "sae";
   /** Sub-directory of the artifact directory that holds the trained coder. */
   static final String CODER_DIR = "sae";
+  /** Bins of each latent's activation histogram on its dashboard. */
+  private static final int HISTOGRAM_BINS = 20;
 
   static final ConfigSchema SCHEMA = SparseCoderSettings.schema(SparseCoderSettings.ALL_ACTIVATIONS, "topk", 5.0,
       "d_in").build();
@@ -75,7 +78,9 @@ public class SaeMethod implements AnalysisMethod {
   private static void finish(JobContext ctx, ActivationSource in, SparseCoderSettings s, SparseCoderRun.Result r,
       Optional<ModelSession> session, String inputName) throws IOException {
     SparseCoder coder = r.trainer().coder();
-    FeatureExamples features = r.heldOut().features(coder, s.topExamples(), ctx::checkCancelled);
+    FeatureDashboards dashboards = r.heldOut().dashboards(coder, s.topExamples(), s.contextTokens(),
+        s.contextTokens(), HISTOGRAM_BINS, ctx::checkCancelled);
+    FeatureExamples features = dashboards.examples();
     double[] heldDensity = features.density();
     double[] trainDensity = r.trainer().deadLatents().densityTokens() > 0 ? r.trainer().deadLatents().density() : null;
 
@@ -92,7 +97,7 @@ public class SaeMethod implements AnalysisMethod {
     ctx.publish("summary", summary);
     List<Map<String, Object>> out = new ArrayList<>(s.dSae());
     for (int j = 0; j < s.dSae(); j++) {
-      Map<String, Object> f = SparseCoderRun.featureEntry(features, heldDensity, j);
+      Map<String, Object> f = SparseCoderRun.featureEntry(dashboards, j);
       if (effects != null) {
         f.put("logits_positive", SparseCoderRun.tokenEffects(effects.get(j).positive()));
         f.put("logits_negative", SparseCoderRun.tokenEffects(effects.get(j).negative()));

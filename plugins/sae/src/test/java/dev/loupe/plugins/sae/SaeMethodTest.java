@@ -2,6 +2,7 @@ package dev.loupe.plugins.sae;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDManager;
 import dev.loupe.sdk.sparse.SparseActivation;
@@ -118,7 +119,30 @@ class SaeMethodTest {
       for (int i = 0; i < context.length; i++) {
         assertThat(context[i]).isEqualTo(token - context.length + i);
       }
+      // the window runs over the held-out rows around the example, within its document
+      @SuppressWarnings("unchecked")
+      Map<String, Object> window = (Map<String, Object>) ex.get("window");
+      int[] tokens = (int[]) window.get("tokens");
+      float[] activations = (float[]) window.get("activations");
+      int focus = (Integer) window.get("focus");
+      assertThat(tokens[focus]).isEqualTo(token);
+      assertThat(activations).hasSameSizeAs(tokens);
+      assertThat((double) activations[focus]).isCloseTo((Double) ex.get("activation"), within(1e-5));
+      int firstInDoc = token / 64 * 64;
+      int lastInDoc = Math.min(firstInDoc + 63, EVAL_ROWS - 1);
+      assertThat(focus).isEqualTo(Math.min(4, token - firstInDoc));
+      assertThat(tokens.length - 1 - focus).isEqualTo(Math.min(4, lastInDoc - token));
+      for (int i = 0; i < tokens.length; i++) {
+        assertThat(tokens[i]).isEqualTo(token - focus + i);
+      }
     }
+    // the activation histogram counts every firing on the held-out rows, up to the maximum
+    @SuppressWarnings("unchecked")
+    Map<String, Object> histogram = (Map<String, Object>) busiest.get("histogram");
+    long firings = java.util.Arrays.stream((long[]) histogram.get("counts")).sum();
+    assertThat(firings).isEqualTo(Math.round((Double) busiest.get("density") * EVAL_ROWS));
+    assertThat((Double) histogram.get("max")).isEqualTo((Double) busiest.get("max_activation"))
+        .isEqualTo((Double) top.get(0).get("activation"));
   }
 
   @Test

@@ -10,6 +10,7 @@ import dev.loupe.sdk.method.AnalysisMethod;
 import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.method.MethodInfo;
 import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.sparse.FeatureDashboards;
 import dev.loupe.sdk.sparse.FeatureExamples;
 import dev.loupe.sdk.sparse.LogitEffects;
 import dev.loupe.sdk.sparse.SparseCoder;
@@ -55,6 +56,8 @@ public class TranscoderMethod implements AnalysisMethod {
   public static final String TARGET = "target";
   /** Sub-directory of the artifact directory that holds the trained transcoder. */
   static final String CODER_DIR = "transcoder";
+  /** Bins of each latent's activation histogram on its dashboard. */
+  private static final int HISTOGRAM_BINS = 20;
 
   static final ConfigSchema SCHEMA = SparseCoderSettings.schema(SparseCoderSettings.ALL_ACTIVATIONS, "topk", 5.0, "d_in")
       .boolOption("skip", false, "add a trained linear skip connection from input to output (Paulo et al. 2025)")
@@ -108,7 +111,9 @@ public class TranscoderMethod implements AnalysisMethod {
   private static void finish(JobContext ctx, SparseCoderSettings s, SparseCoderRun.Result r, String inHook,
       String outHook, Path upstream) throws IOException {
     SparseCoder coder = r.trainer().coder();
-    FeatureExamples features = r.heldOut().features(coder, s.topExamples(), ctx::checkCancelled);
+    FeatureDashboards dashboards = r.heldOut().dashboards(coder, s.topExamples(), s.contextTokens(),
+        s.contextTokens(), HISTOGRAM_BINS, ctx::checkCancelled);
+    FeatureExamples features = dashboards.examples();
     double[] density = features.density();
     double[] trainDensity = r.trainer().deadLatents().densityTokens() > 0 ? r.trainer().deadLatents().density() : null;
     SparseCoderFiles.save(coder, ctx.artifactDir().resolve(CODER_DIR),
@@ -134,7 +139,7 @@ public class TranscoderMethod implements AnalysisMethod {
     ctx.publish("summary", summary);
     List<Map<String, Object>> out = new ArrayList<>(s.dSae());
     for (int j = 0; j < s.dSae(); j++) {
-      Map<String, Object> f = SparseCoderRun.featureEntry(features, density, j);
+      Map<String, Object> f = SparseCoderRun.featureEntry(dashboards, j);
       if (effects != null) {
         f.put("logits_positive", SparseCoderRun.tokenEffects(effects.get(j).positive()));
         f.put("logits_negative", SparseCoderRun.tokenEffects(effects.get(j).negative()));
