@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 
 /**
@@ -13,7 +12,8 @@ import java.util.stream.IntStream;
  * matrix, with the three products a training step needs: decoding {@code f W_dec}, the decoder
  * gradient {@code f^T G} and the code gradient at the active entries {@code (G W_dec^T)[r, j]}.
  * Each costs n x k x d_in instead of n x d_sae x d_in, which is the point of TopK codes (Gao et al.
- * 2024, "Scaling and evaluating sparse autoencoders", sparse decoder kernels).
+ * 2024, "Scaling and evaluating sparse autoencoders", sparse decoder kernels); the products run in
+ * Java, in parallel over output rows.
  */
 final class SparseRows {
   final int n;
@@ -82,20 +82,58 @@ final class SparseRows {
 
   /** {@code this [n, width] x dense [width, d]}. */
   NDArray times(NDArray dense, NDManager m) {
-    long d = dense.getShape().get(1);
-    if (nnz() == 0) {
-      return m.zeros(new Shape(n, d), dense.getDataType());
+    int d = (int) dense.getShape().get(1);
+    float[] out = new float[Math.multiplyExact(n, d)];
+    if (nnz() > 0) {
+      scatterAdd(out, rows, n, cols, dense.toType(DataType.FLOAT32, false).toFloatArray(), d);
     }
-    return coo(m, rows, cols, new Shape(n, width)).matMul(dense);
+    return m.create(out, new Shape(n, d)).toType(dense.getDataType(), false);
   }
 
   /** {@code this^T [width, n] x dense [n, d]}. */
   NDArray transposeTimes(NDArray dense, NDManager m) {
-    long d = dense.getShape().get(1);
-    if (nnz() == 0) {
-      return m.zeros(new Shape(width, d), dense.getDataType());
+    int d = (int) dense.getShape().get(1);
+    float[] out = new float[Math.multiplyExact(width, d)];
+    if (nnz() > 0) {
+      scatterAdd(out, cols, width, rows, dense.toType(DataType.FLOAT32, false).toFloatArray(), d);
     }
-    return coo(m, cols, rows, new Shape(width, n)).matMul(dense);
+    return m.create(out, new Shape(width, d)).toType(dense.getDataType(), false);
+  }
+
+  /**
+   * {@code out[target[e]] += vals[e] * source[from[e]]} for every entry, rows of d values. Done in
+   * Java rather than with a libtorch sparse tensor: DJL's COO constructor lets native memory of
+   * its index array go while the sparse tensor still points at it (seen as garbage indices in a
+   * long run). Entries are grouped by target first so threads never write the same row.
+   */
+  private void scatterAdd(float[] out, int[] target, int targets, int[] from, float[] source, int d) {
+    int nnz = nnz();
+    int[] start = new int[targets + 1];
+    for (int e = 0; e < nnz; e++) {
+      start[target[e] + 1]++;
+    }
+    for (int t = 0; t < targets; t++) {
+      start[t + 1] += start[t];
+    }
+    int[] order = new int[nnz];
+    int[] fill = java.util.Arrays.copyOf(start, targets);
+    for (int e = 0; e < nnz; e++) {
+      order[fill[target[e]]++] = e;
+    }
+    IntStream.range(0, (targets + 63) / 64).parallel().forEach(chunk -> {
+      int end = Math.min(targets, (chunk + 1) * 64);
+      for (int t = chunk * 64; t < end; t++) {
+        int ob = t * d;
+        for (int q = start[t]; q < start[t + 1]; q++) {
+          int e = order[q];
+          float v = vals[e];
+          int sb = from[e] * d;
+          for (int i = 0; i < d; i++) {
+            out[ob + i] += v * source[sb + i];
+          }
+        }
+      }
+    });
   }
 
   /**
@@ -136,16 +174,6 @@ final class SparseRows {
       out[c]++;
     }
     return out;
-  }
-
-  private NDArray coo(NDManager m, int[] first, int[] second, Shape shape) {
-    long[] a = new long[nnz()];
-    long[] b = new long[nnz()];
-    for (int e = 0; e < nnz(); e++) {
-      a[e] = first[e];
-      b[e] = second[e];
-    }
-    return m.createCoo(FloatBuffer.wrap(vals), new long[][] {a, b}, shape);
   }
 
   private static int[] concat(int[] a, int[] b) {
