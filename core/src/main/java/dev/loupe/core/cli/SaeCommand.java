@@ -191,6 +191,10 @@ final class SaeCommand implements Callable<Integer> {
     @Option(names = "--hook", paramLabel = "HOOK", description = "hook to read (default: the SAE's cfg.json hook_name)")
     String hook;
 
+    @Option(names = "--hook-out", paramLabel = "HOOK",
+        description = "for a transcoder, the hook it predicts and replaces (default: cfg.json hook_name_out)")
+    String hookOut;
+
     @Option(names = "--corpus", paramLabel = "CORPUS",
         description = "corpus reference (default: ${DEFAULT-VALUE}, text no training split saw)")
     String corpus = "europarl:test";
@@ -220,19 +224,22 @@ final class SaeCommand implements Callable<Integer> {
       try (NDManager m = NDManager.newBaseManager(); LocalModelSession session = LocalModelSession.open(model)) {
         SparseCoderFiles.Loaded loaded = load(ref, m);
         SparseCoder coder = loaded.coder();
+        if (coder.sources() > 1) {
+          throw new LoupeCli.CliException(LoupeCli.USAGE, "'" + ref + "' is a crosscoder over " + coder.sources()
+              + " sources, not one hook of one model; its evaluation is part of `loupe job crosscoder`");
+        }
         String h = hook != null ? hook : loaded.info().hookName();
         if (h == null) {
           throw new LoupeCli.CliException(LoupeCli.USAGE, "SAE '" + ref + "' names no hook in cfg.json; pass --hook");
         }
-        if (!session.info().hookWidths().containsKey(h)) {
-          throw new LoupeCli.CliException(LoupeCli.USAGE, "model '" + model + "' has no hook '" + h
-              + "'; see `loupe model info " + model + "`");
+        int width = checkedWidth(session, h, coder.dIn(), "d_in");
+        // a transcoder reads one hook and predicts (and, spliced, replaces) another
+        String out2 = coder.layout().autoencoder() ? null : hookOut != null ? hookOut : loaded.info().hookNameOut();
+        if (!coder.layout().autoencoder() && out2 == null) {
+          throw new LoupeCli.CliException(LoupeCli.USAGE, "transcoder '" + ref
+              + "' names no output hook in cfg.json (hook_name_out); pass --hook-out");
         }
-        int width = session.info().hookWidth(h);
-        if (width != coder.dIn()) {
-          throw new LoupeCli.CliException(LoupeCli.USAGE, "SAE '" + ref + "' has d_in " + coder.dIn() + " but hook '"
-              + h + "' of model '" + model + "' has width " + width);
-        }
+        int widthOut = out2 == null ? 0 : checkedWidth(session, out2, coder.dOut(), "d_out");
         int window = ctx > 0 ? Math.min(ctx, session.info().maxContext()) : session.info().maxContext();
         List<int[]> windows = windows(session, window);
         long total = windows.stream().mapToLong(w -> w.length).sum();
@@ -240,15 +247,15 @@ final class SaeCommand implements Callable<Integer> {
             windows.size());
         err.flush();
         float[] rows = new float[Math.toIntExact(total * width)];
+        float[] targets = out2 == null ? null : new float[Math.toIntExact(total * widthOut)];
         int filled = 0;
+        int filledOut = 0;
         for (int from = 0; from < windows.size(); from += 8) {
           int[][] batch = windows.subList(from, Math.min(windows.size(), from + 8)).toArray(new int[0][]);
-          try (RunResult r = session.run(batch, Set.of(h))) {
-            float[] a = r.activation(h).toType(DataType.FLOAT32, false).toFloatArray();
-            int seq = (int) r.activation(h).getShape().get(1);
-            for (int b = 0; b < batch.length; b++) {
-              System.arraycopy(a, b * seq * width, rows, filled, batch[b].length * width);
-              filled += batch[b].length * width;
+          try (RunResult r = session.run(batch, out2 == null ? Set.of(h) : Set.of(h, out2))) {
+            filled = copyRows(r, h, batch, width, rows, filled);
+            if (out2 != null) {
+              filledOut = copyRows(r, out2, batch, widthOut, targets, filledOut);
             }
           }
         }
@@ -256,9 +263,14 @@ final class SaeCommand implements Callable<Integer> {
         out.put("sae", ref);
         out.put("model", model);
         out.put("hook", h);
+        if (out2 != null) {
+          out.put("hook_out", out2);
+        }
+        out.put("kind", coder.layout().kind());
         out.put("corpus", corpus);
         out.put("d_sae", coder.dSae());
-        SparseMetrics.Evaluation e = SparseMetrics.evaluate(coder, m.create(rows, new Shape(total, width)));
+        SparseMetrics.Evaluation e = SparseMetrics.evaluate(coder, m.create(rows, new Shape(total, width)),
+            targets == null ? null : m.create(targets, new Shape(total, widthOut)));
         double[] density = e.density();
         out.put("tokens", e.rows());
         out.put("skipped_rows", e.skippedRows());
@@ -269,11 +281,12 @@ final class SaeCommand implements Callable<Integer> {
         out.put("dense_fraction", SparseMetrics.denseFraction(density, 0.1));
         if (spliceWindows > 0 && session.info().causal()) {
           SpliceEvaluator.Result s = SpliceEvaluator.evaluate(session,
-              windows.subList(0, Math.min(spliceWindows, windows.size())), SpliceEvaluator.Splice.at(h, a -> {
-                Shape shape = a.getShape();
-                NDArray flat = a.reshape(-1, shape.get(shape.dimension() - 1));
-                return coder.forward(flat).get(1).reshape(shape);
-              }), 8);
+              windows.subList(0, Math.min(spliceWindows, windows.size())), new SpliceEvaluator.Splice(h,
+                  out2 == null ? h : out2, a -> {
+                    Shape shape = a.getShape();
+                    NDArray flat = a.reshape(-1, shape.get(shape.dimension() - 1));
+                    return coder.forward(flat).get(1).reshape(shape.slice(0, shape.dimension() - 1).add(coder.dOut()));
+                  }), 8);
           out.put("splice_windows", s.sequences());
           out.put("clean_loss", s.cleanLoss());
           out.put("spliced_loss", s.splicedLoss());
@@ -284,6 +297,30 @@ final class SaeCommand implements Callable<Integer> {
         print(sae.parent.spec.commandLine().getOut(), json, out);
         return LoupeCli.OK;
       }
+    }
+
+    private int checkedWidth(LocalModelSession session, String h, int expected, String what) {
+      if (!session.info().hookWidths().containsKey(h)) {
+        throw new LoupeCli.CliException(LoupeCli.USAGE, "model '" + model + "' has no hook '" + h
+            + "'; see `loupe model info " + model + "`");
+      }
+      int width = session.info().hookWidth(h);
+      if (width != expected) {
+        throw new LoupeCli.CliException(LoupeCli.USAGE, "coder '" + ref + "' has " + what + " " + expected
+            + " but hook '" + h + "' of model '" + model + "' has width " + width);
+      }
+      return width;
+    }
+
+    /** Appends each sequence's valid rows of a captured hook to {@code into}; returns the new fill. */
+    private static int copyRows(RunResult r, String h, int[][] batch, int width, float[] into, int filled) {
+      float[] a = r.activation(h).toType(DataType.FLOAT32, false).toFloatArray();
+      int seq = (int) r.activation(h).getShape().get(1);
+      for (int b = 0; b < batch.length; b++) {
+        System.arraycopy(a, b * seq * width, into, filled, batch[b].length * width);
+        filled += batch[b].length * width;
+      }
+      return filled;
     }
 
     private List<int[]> windows(LocalModelSession session, int window) {

@@ -114,6 +114,52 @@ class SaeCommandTest {
         .doesNotContain("Exception");
   }
 
+  /**
+   * A transcoder from blocks.1.hook_resid_post to blocks.2.hook_resid_pre, which in GPT-2 are the
+   * same activation: with the exact identity code it predicts its target perfectly, so replacing
+   * the target with its output costs nothing.
+   */
+  @Test
+  void anExactTranscoderPredictsAndReplacesItsTarget() throws Exception {
+    float[] wEnc = new float[D * 2 * D];
+    float[] wDec = new float[2 * D * D];
+    for (int i = 0; i < D; i++) {
+      wEnc[i * 2 * D + i] = 1;
+      wEnc[i * 2 * D + D + i] = -1;
+      wDec[i * D + i] = 1;
+      wDec[(D + i) * D + i] = -1;
+    }
+    Path dir = tmp.resolve("tc");
+    try (NDManager m = NDManager.newBaseManager();
+         SparseCoder c = SparseCoder.of(m, SparseCoder.Layout.transcoder(D, D, 2 * D, false),
+             new SparseActivation.Relu(), false, new float[] {1f}, 1f, java.util.Map.of(SparseCoder.W_ENC, wEnc,
+                 SparseCoder.B_ENC, new float[2 * D], SparseCoder.W_DEC, wDec, SparseCoder.B_DEC, new float[D]))) {
+      SparseCoderFiles.save(c, dir, new SparseCoderFiles.CoderInfo("demo", "blocks.1.hook_resid_post",
+          "blocks.2.hook_resid_pre", null), null);
+    }
+    int code = run("sae", "eval", dir.toString(), "--model", "demo", "--tokens", "1000", "--splice-windows", "3",
+        "--json");
+    assertThat(code).as(err.toString()).isZero();
+    JsonNode r = JSON.readTree(out.toString());
+    assertThat(r.get("kind").asText()).isEqualTo("transcoder");
+    assertThat(r.get("hook_out").asText()).isEqualTo("blocks.2.hook_resid_pre");
+    assertThat(r.get("fve").asDouble()).isCloseTo(1.0, within(1e-5));
+    assertThat(r.get("zero_ablated_loss").asDouble()).isGreaterThan(r.get("clean_loss").asDouble() + 1);
+    assertThat(r.get("loss_recovered").asDouble()).isCloseTo(1.0, within(1e-4));
+  }
+
+  @Test
+  void aCrosscoderIsNotEvaluatedAsAnSae() throws Exception {
+    Path dir = tmp.resolve("cc");
+    try (NDManager m = NDManager.newBaseManager();
+         SparseCoder c = SparseCoder.initialize(m, SparseCoder.Layout.crosscoder(D, 2, 16), new SparseActivation.Relu(),
+             1, 0, 1)) {
+      SparseCoderFiles.save(c, dir, new SparseCoderFiles.CoderInfo("demo", "blocks.2.hook_resid_post"), null);
+    }
+    assertThat(run("sae", "eval", dir.toString(), "--model", "demo")).isEqualTo(LoupeCli.USAGE);
+    assertThat(err.toString()).contains("crosscoder over 2 sources").doesNotContain("Exception");
+  }
+
   @Test
   void aMissingSaeIsNamed() {
     assertThat(run("sae", "info", tmp.resolve("nowhere").toString())).isEqualTo(LoupeCli.USAGE);
