@@ -171,25 +171,30 @@ public record SparseCoderSettings(SparseActivation activation, int dIn, int dOut
   }
 
   /**
-   * This config with the learning-rate decay placed at the end of {@code plannedSteps} (-1: unknown).
+   * This config fitted to a run of {@code plannedSteps} (-1: unknown): the learning-rate decay
+   * placed at its end, and BatchTopK's threshold average restarted half-way, so the inference
+   * threshold reflects the trained coder rather than its first steps.
    *
    * @throws IllegalArgumentException when lr_decay_steps is set but the run's length is unknown or shorter
    */
   public SparseCoderSettings withPlannedSteps(long lrDecaySteps, long plannedSteps) {
-    if (lrDecaySteps == 0) {
-      return this;
+    TrainerConfig.Builder t = trainer.toBuilder();
+    if (plannedSteps > 1) {
+      t.thresholdStartStep(plannedSteps / 2);
     }
-    if (plannedSteps < 0) {
-      throw new IllegalArgumentException("config lr_decay_steps = " + lrDecaySteps
-          + " needs a known run length: the input's length is unknown, so set max_tokens");
+    if (lrDecaySteps > 0) {
+      if (plannedSteps < 0) {
+        throw new IllegalArgumentException("config lr_decay_steps = " + lrDecaySteps
+            + " needs a known run length: the input's length is unknown, so set max_tokens");
+      }
+      if (lrDecaySteps > plannedSteps) {
+        throw new IllegalArgumentException("config lr_decay_steps = " + lrDecaySteps + " exceeds the planned "
+            + plannedSteps + " steps");
+      }
+      t.totalSteps(plannedSteps).lrDecaySteps(lrDecaySteps);
     }
-    if (lrDecaySteps > plannedSteps) {
-      throw new IllegalArgumentException("config lr_decay_steps = " + lrDecaySteps + " exceeds the planned "
-          + plannedSteps + " steps");
-    }
-    TrainerConfig t = trainer.toBuilder().totalSteps(plannedSteps).lrDecaySteps(lrDecaySteps).build();
     return new SparseCoderSettings(activation, dIn, dOut, dSae, batchSize, maxTokens, epochs, evalEvery, evalRows,
         checkpointEvery, normalize, initBDec, topExamples, contextTokens, metricsEvery, seed, spliceSequences,
-        logitEffects, t);
+        logitEffects, t.build());
   }
 }

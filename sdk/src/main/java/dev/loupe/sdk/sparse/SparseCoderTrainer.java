@@ -236,7 +236,9 @@ public final class SparseCoderTrainer implements AutoCloseable {
       long[] fired = g.firedCounts;
       tracker.update(fired, good);
       if (coder.activation() instanceof SparseActivation.BatchTopK && !Double.isNaN(g.minKept)) {
-        batchTopKThreshold = Double.isNaN(batchTopKThreshold) ? g.minKept
+        boolean restart = Double.isNaN(batchTopKThreshold)
+            || (config.thresholdStartStep() > 0 && step == config.thresholdStartStep());
+        batchTopKThreshold = restart ? g.minKept
             : config.thresholdMomentum() * batchTopKThreshold + (1 - config.thresholdMomentum()) * g.minKept;
         setBatchTopKThreshold();
       }

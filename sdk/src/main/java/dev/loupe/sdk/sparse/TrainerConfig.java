@@ -25,6 +25,8 @@ package dev.loupe.sdk.sparse;
  * @param targetL0 JumpReLU's target mean L0 (> 0)
  * @param l0Coefficient weight of the JumpReLU penalty {@code (L0 / target - 1)^2} (>= 0)
  * @param thresholdMomentum BatchTopK's running-average decay for its inference threshold in [0, 1)
+ * @param thresholdStartStep the step at which BatchTopK's running average restarts from that
+ *     step's value, forgetting the early steps whose activations are far from the final ones (0: never)
  * @param seed seed for resampling choices
  */
 public record TrainerConfig(
@@ -34,7 +36,7 @@ public record TrainerConfig(
     double auxKCoefficient, int kAux, long deadTokenWindow,
     long resampleEverySteps, double resampleEncoderScale,
     double jumpReluBandwidth, double targetL0, double l0Coefficient,
-    double thresholdMomentum, long seed) {
+    double thresholdMomentum, long thresholdStartStep, long seed) {
 
   public TrainerConfig {
     positive("learningRate", learningRate);
@@ -65,6 +67,7 @@ public record TrainerConfig(
     positive("targetL0", targetL0);
     nonNegative("l0Coefficient", l0Coefficient);
     unitInterval("thresholdMomentum", thresholdMomentum);
+    nonNegative("thresholdStartStep", thresholdStartStep);
   }
 
   private static void positive(String name, double v) {
@@ -125,6 +128,7 @@ public record TrainerConfig(
     b.targetL0 = targetL0;
     b.l0Coefficient = l0Coefficient;
     b.thresholdMomentum = thresholdMomentum;
+    b.thresholdStartStep = thresholdStartStep;
     b.seed = seed;
     return b;
   }
@@ -151,6 +155,7 @@ public record TrainerConfig(
     private double l0Coefficient = 1;
     // a time constant of 100 steps: the smallest kept activation drifts while the coder learns, and
     // runs here are hundreds, not hundreds of thousands, of steps
+    private long thresholdStartStep;
     private double thresholdMomentum = 0.99;
     private long seed = 42;
 
@@ -239,6 +244,11 @@ public record TrainerConfig(
       return this;
     }
 
+    public Builder thresholdStartStep(long v) {
+      this.thresholdStartStep = v;
+      return this;
+    }
+
     public Builder thresholdMomentum(double v) {
       thresholdMomentum = v;
       return this;
@@ -253,7 +263,8 @@ public record TrainerConfig(
     public TrainerConfig build() {
       return new TrainerConfig(learningRate, adamBeta1, adamBeta2, adamEpsilon, lrWarmupSteps, lrDecaySteps, totalSteps,
           l1Coefficient, l1WarmupSteps, decoderNormWeightedL1, auxKCoefficient, kAux, deadTokenWindow,
-          resampleEverySteps, resampleEncoderScale, jumpReluBandwidth, targetL0, l0Coefficient, thresholdMomentum, seed);
+          resampleEverySteps, resampleEncoderScale, jumpReluBandwidth, targetL0, l0Coefficient, thresholdMomentum,
+          thresholdStartStep, seed);
     }
   }
 }

@@ -193,4 +193,32 @@ class SparseCoderTrainingTest {
       coder.close();
     }
   }
+
+  @Test
+  void batchTopKThresholdAverageRestartsAtItsStartStep() {
+    PlantedFeatures data = data(21);
+    double[] after = new double[2];
+    for (int restart = 0; restart < 2; restart++) {
+      // a momentum this close to 1 keeps whatever value the average (re)started from
+      TrainerConfig config = TrainerConfig.builder().learningRate(3e-3).auxKCoefficient(0).thresholdMomentum(0.9999999)
+          .thresholdStartStep(restart == 0 ? 0 : 20).build();
+      try (SparseCoderTrainer t = train(new SparseActivation.BatchTopK(4), config, data, 1)) {
+        double first = t.batchTopKThreshold();
+        double atStart = Double.NaN;
+        for (int s = 1; s < 30; s++) {
+          t.step(data.batch(BATCH), BATCH);
+          if (s == 20) {
+            atStart = t.batchTopKThreshold();
+          }
+        }
+        after[restart] = t.batchTopKThreshold();
+        if (restart == 0) {
+          assertThat(after[0]).isCloseTo(first, within(1e-4 * first));
+        } else {
+          assertThat(after[1]).isCloseTo(atStart, within(1e-4 * atStart));
+          assertThat(after[1]).isNotCloseTo(first, within(1e-2 * first));
+        }
+      }
+    }
+  }
 }
