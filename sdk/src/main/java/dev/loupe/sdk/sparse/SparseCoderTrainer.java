@@ -504,10 +504,9 @@ public final class SparseCoderTrainer implements AutoCloseable {
    * rounding): rows are processed in blocks (every term but Adam's is a sum over rows), each block
    * with two fused bias-matmuls ({@code pre = xc W_enc + b_enc}; {@code dF = G W_dec^T + l1/n}, the
    * L1 term's constant gradient, or for a free decoder {@code l1/n x} each latent's norm sum, as the
-   * bias), the code made in place ({@code f = pre * (pre > 0)}), the gate kept as a boolean mask
-   * and applied in place, and the weight gradients accumulated by the next block's
-   * product ({@code addmm} with the running sum as its bias). ReLU's full-batch [n, d_sae] arrays
-   * are never built.
+   * bias), the gate taken as {@code sign(f)} (0/1 in the code's type, where a boolean mask
+   * costs several times more to multiply by and to count with) and applied in place, and the
+   * weight gradients summed over blocks. ReLU's full-batch [n, d_sae] arrays are never built.
    */
   Gradients computeRelu(NDArray raw, NDArray target, NDManager m) {
     NDArray wEnc = coder.wEnc();
@@ -550,8 +549,11 @@ public final class SparseCoderTrainer implements AutoCloseable {
         lent.addAll(java.util.List.of(xcB, xB, yB));
         b.tempAttachAll(lent.toArray(new NDArray[0]));
         NDArray pre = linear(xcB, wEncT, bEnc);
-        NDArray gate = pre.gt(0f);
-        NDArray f = pre.muli(gate);
+        NDArray f = pre.getNDArrayInternal().relu();
+        pre.close();
+        // f >= 0, so its sign is the gate as 0/1 in the code's own type: cheaper to make, to multiply
+        // by and to count with than a boolean mask
+        NDArray gate = f.sign();
         NDArray e = f.matMul(wDec).addi(bDec);
         if (wSkip != null) {
           e.addi(xB.matMul(wSkip));
@@ -562,9 +564,9 @@ public final class SparseCoderTrainer implements AutoCloseable {
         NDArray dPre = linear(grad, wDec, l1Gradient).muli(gate);
         NDArray[] kept = {
           rowLoss,
-          gWDec = accumulateProduct(f.transpose(), grad, gWDec),
-          gWEnc = accumulateProduct(xcB.transpose(), dPre, gWEnc),
-          gWSkip = wSkip == null ? null : accumulateProduct(xB.transpose(), grad, gWSkip),
+          gWDec = accumulate(f.transpose().matMul(grad), gWDec),
+          gWEnc = accumulate(xcB.transpose().matMul(dPre), gWEnc),
+          gWSkip = wSkip == null ? null : accumulate(xB.transpose().matMul(grad), gWSkip),
           gBDec = accumulate(grad.sum(new int[] {0}), gBDec),
           gBEnc = accumulate(dPre.sum(new int[] {0}), gBEnc),
           fSum = accumulate(f.sum(new int[] {0}), fSum),
@@ -599,10 +601,13 @@ public final class SparseCoderTrainer implements AutoCloseable {
     if (wSkip != null) {
       grads.put(SparseCoder.W_SKIP, gWSkip);
     }
-    long[] fired = firedSum.toType(DataType.INT64, false).toLongArray();
+    // whole numbers below 2^24, exact in float32
+    float[] firedPerLatent = firedSum.toType(DataType.FLOAT32, false).toFloatArray();
+    long[] fired = new long[dSae];
     long firedTotal = 0;
-    for (long c : fired) {
-      firedTotal += c;
+    for (int j = 0; j < dSae; j++) {
+      fired[j] = Math.round(firedPerLatent[j]);
+      firedTotal += fired[j];
     }
     double fve = fractionOfVarianceExplained(y, rec, n);
     return new Gradients(rec + sparsity, rec, rec / coder.dOut(), fve, (double) firedTotal / n, sparsity, 0, l1,
@@ -612,16 +617,6 @@ public final class SparseCoderTrainer implements AutoCloseable {
   /** {@code input weight^T + bias} in one fused product (the bias broadcast over rows). */
   private static NDArray linear(NDArray input, NDArray weight, NDArray bias) {
     return input.getNDArrayInternal().linear(input, weight, bias).singletonOrThrow();
-  }
-
-  /** {@code a b}, plus {@code sum} when there is one, accumulated inside the product (addmm). */
-  private static NDArray accumulateProduct(NDArray a, NDArray b, NDArray sum) {
-    if (sum == null) {
-      return a.matMul(b);
-    }
-    NDArray total = linear(a, b.transpose(), sum);
-    sum.close();
-    return total;
   }
 
   private static NDArray accumulate(NDArray part, NDArray sum) {
