@@ -568,9 +568,9 @@ public final class SparseCoderTrainer implements AutoCloseable {
           gWEnc = accumulate(xcB.transpose().matMul(dPre), gWEnc),
           gWSkip = wSkip == null ? null : accumulate(xB.transpose().matMul(grad), gWSkip),
           gBDec = accumulate(grad.sum(new int[] {0}), gBDec),
-          gBEnc = accumulate(dPre.sum(new int[] {0}), gBEnc),
-          fSum = accumulate(f.sum(new int[] {0}), fSum),
-          firedSum = accumulate(gate.sum(new int[] {0}), firedSum),
+          gBEnc = accumulate(columnSums(dPre), gBEnc),
+          fSum = accumulate(columnSums(f), fSum),
+          firedSum = accumulate(columnSums(gate), firedSum),
         };
         for (NDArray k : kept) {
           if (k != null) {
@@ -617,6 +617,15 @@ public final class SparseCoderTrainer implements AutoCloseable {
   /** {@code input weight^T + bias} in one fused product (the bias broadcast over rows). */
   private static NDArray linear(NDArray input, NDArray weight, NDArray bias) {
     return input.getNDArrayInternal().linear(input, weight, bias).singletonOrThrow();
+  }
+
+  /**
+   * Column sums [d] of a block [rows, d] as a product with a row of ones (a matrix-vector product
+   * runs at about twice the speed of libtorch's column reduction here).
+   */
+  private static NDArray columnSums(NDArray a) {
+    Shape shape = a.getShape();
+    return a.getManager().ones(new Shape(1, shape.get(0)), a.getDataType()).matMul(a).reshape(shape.get(1));
   }
 
   private static NDArray accumulate(NDArray part, NDArray sum) {
