@@ -360,7 +360,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
     if (sparseCodes && sparsePathApplies()) {
       return computeSparse(raw, target, auxTarget, m);
     }
-    if (blockedRelu && coder.activation() instanceof SparseActivation.Relu) {
+    if (blockedRelu && coder.activation() instanceof SparseActivation.Relu && raw.getShape().get(0) > 0) {
       return computeRelu(raw, target, m);
     }
     NDArray wEnc = coder.wEnc();
