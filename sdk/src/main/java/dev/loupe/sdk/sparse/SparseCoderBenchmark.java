@@ -22,7 +22,9 @@ public final class SparseCoderBenchmark {
    * @param stepMillis median wall time of one training step
    * @param stepGflops the step's dense matmul work (10 n d_in d_sae flop) per median step time, in GFLOP/s
    * @param matmulGflops the measured rate of one [n, d_in] x [d_in, d_sae] float32 matmul, in GFLOP/s
-   * @param rooflineFraction stepGflops / matmulGflops
+   * @param rooflineFraction stepGflops / matmulGflops; it can exceed 1, since the reference matmul
+   *     allocates (page-faults) its whole [n, d_sae] output on every call and the blocked ReLU
+   *     step's smaller products do not
    */
   public record Result(String activation, int dIn, int dSae, int batch, double tokensPerSecond, double stepMillis,
       double stepGflops, double matmulGflops, double rooflineFraction) {

@@ -1,6 +1,7 @@
 package dev.loupe.sdk.sparse;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -53,6 +54,10 @@ public final class SparseCoderTrainer implements AutoCloseable {
   private double batchTopKThreshold = Double.NaN;
   /** Tests turn the sparse TopK path off to compare it with the dense one. */
   boolean sparseCodes = true;
+  /** Tests turn the blocked ReLU path ({@link #computeRelu}) off to compare it with the generic dense one. */
+  boolean blockedRelu = true;
+  /** Rows per block of the ReLU path; 0 picks {@link #reluBlockRows(int, int)}. Tests force small blocks. */
+  int reluBlockRows = 0;
 
   /**
    * @throws IllegalArgumentException when the config does not fit the coder (k > d_sae, a JumpReLU
@@ -217,6 +222,10 @@ public final class SparseCoderTrainer implements AutoCloseable {
       NDArray y = null;
       if (targets == null) {
         x = SparseMetrics.dropNonFiniteRows(batch);
+      } else if (SparseMetrics.allFinite(batch) && SparseMetrics.allFinite(targets)) {
+        m.tempAttachAll(targets);
+        x = batch;
+        y = targets;
       } else {
         m.tempAttachAll(targets);
         NDArray keep = SparseMetrics.finiteRows(batch).logicalAnd(SparseMetrics.finiteRows(targets));
@@ -353,6 +362,9 @@ public final class SparseCoderTrainer implements AutoCloseable {
     if (sparseCodes && sparsePathApplies()) {
       return computeSparse(raw, target, auxTarget, m);
     }
+    if (blockedRelu && coder.activation() instanceof SparseActivation.Relu && raw.getShape().get(0) > 0) {
+      return computeRelu(raw, target, m);
+    }
     NDArray wEnc = coder.wEnc();
     NDArray wDec = coder.wDec();
     NDArray bDec = coder.bDec();
@@ -365,8 +377,8 @@ public final class SparseCoderTrainer implements AutoCloseable {
     SparseActivation act = coder.activation();
     boolean free = decoderFree();
 
-    NDArray x = coder.scaleInput(raw.toType(dt, true));
-    NDArray y = target == null ? x : coder.scaleTarget(target.toType(dt, true));
+    NDArray x = coder.scaleInput(raw.toType(dt, false));
+    NDArray y = target == null ? x : coder.scaleTarget(target.toType(dt, false));
     NDArray xc = coder.applyBDecToInput() ? x.sub(bDec) : x;
     NDArray pre = xc.matMul(wEnc).add(bEnc);
     // a free decoder's norms weight the L1 penalty and BatchTopK's selection
@@ -474,10 +486,159 @@ public final class SparseCoderTrainer implements AutoCloseable {
         minKept = kept.min().toType(DataType.FLOAT64, false).getDouble();
       }
     }
-    double total = y.sub(y.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
-    double fve = total > 0 ? 1 - rec * n / total : 0;
+    double fve = fractionOfVarianceExplained(y, rec, n);
     return new Gradients(rec + sparsity + aux, rec, rec / coder.dOut(), fve, l0, sparsity, aux, l1, grads, fired,
         minKept, x, y, rowLoss);
+  }
+
+  /**
+   * The rows per block of {@link #computeRelu}: about 2M code entries (8 MB in float32) per
+   * [rows, d_sae] array, so that a block's pre-activations and code gradient stay in the last-level
+   * cache between the element-wise passes and are served from the allocator's free lists instead of
+   * fresh (page-faulting, kernel-zeroed) memory mappings, as a whole batch's 64 MB arrays are.
+   */
+  static int reluBlockRows(int n, int dSae) {
+    return Math.max(1, Math.min(n, (1 << 21) / Math.max(1, dSae)));
+  }
+
+  /**
+   * The dense path specialised to ReLU + L1, with the same loss and gradients (up to float
+   * rounding): rows are processed in blocks (every term but Adam's is a sum over rows), each block
+   * with two fused bias-matmuls ({@code pre = xc W_enc + b_enc}; {@code dF = G W_dec^T + l1/n}, the
+   * L1 term's constant gradient, or for a free decoder {@code l1/n x} each latent's norm sum, as the
+   * bias), the gate taken as {@code sign(f)} (0/1 in the code's type, where a boolean mask
+   * costs several times more to multiply by and to count with) and applied in place, and the
+   * weight gradients summed over blocks. ReLU's full-batch [n, d_sae] arrays are never built.
+   */
+  Gradients computeRelu(NDArray raw, NDArray target, NDManager m) {
+    NDArray wEnc = coder.wEnc();
+    NDArray wDec = coder.wDec();
+    NDArray bDec = coder.bDec();
+    NDArray bEnc = coder.bEnc();
+    NDArray wSkip = coder.wSkip();
+    DataType dt = wEnc.getDataType();
+    int n = (int) raw.getShape().get(0);
+    int dSae = coder.dSae();
+    boolean free = decoderFree();
+    double l1 = l1Coefficient(step);
+
+    NDArray x = coder.scaleInput(raw.toType(dt, false));
+    NDArray y = target == null ? x : coder.scaleTarget(target.toType(dt, false));
+    NDArray xc = coder.applyBDecToInput() ? x.sub(bDec) : x;
+    NDArray[] normsAndDirections = free ? decoderNormsAndDirections(wDec) : null;
+    // d(L1)/df: l1/n for every code entry, times the latent's decoder norm sum for a free decoder
+    NDArray l1Gradient = free ? normsAndDirections[0].mul(l1 / n) : m.ones(new Shape(dSae), dt).muli(l1 / n);
+    NDArray wEncT = wEnc.transpose();
+
+    int block = reluBlockRows > 0 ? reluBlockRows : reluBlockRows(n, dSae);
+    NDArray gWEnc = null;
+    NDArray gWDec = null;
+    NDArray gWSkip = null;
+    NDArray gBEnc = null;
+    NDArray gBDec = null;
+    NDArray fSum = null;
+    NDArray firedSum = null;
+    NDList rowLosses = new NDList();
+    for (int r0 = 0; r0 < n; r0 += block) {
+      int r1 = Math.min(n, r0 + block);
+      try (NDManager b = m.newSubManager()) {
+        NDIndex rows = new NDIndex(r0 + ":" + r1);
+        NDArray xcB = block >= n ? xc : xc.get(rows);
+        NDArray xB = xc == x ? xcB : block >= n ? x : x.get(rows);
+        NDArray yB = y == x ? xB : block >= n ? y : y.get(rows);
+        // lent to the block's manager so that the products made from them are freed with the block
+        java.util.Set<NDArray> lent = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        lent.addAll(java.util.List.of(xcB, xB, yB));
+        b.tempAttachAll(lent.toArray(new NDArray[0]));
+        NDArray pre = linear(xcB, wEncT, bEnc);
+        NDArray f = pre.getNDArrayInternal().relu();
+        pre.close();
+        // f >= 0, so its sign is the gate as 0/1 in the code's own type: cheaper to make, to multiply
+        // by and to count with than a boolean mask
+        NDArray gate = f.sign();
+        NDArray e = f.matMul(wDec).addi(bDec);
+        if (wSkip != null) {
+          e.addi(xB.matMul(wSkip));
+        }
+        e.subi(yB);
+        NDArray rowLoss = e.square().sum(new int[] {1});
+        NDArray grad = e.muli(2.0 / n);
+        NDArray dPre = linear(grad, wDec, l1Gradient).muli(gate);
+        NDArray[] kept = {
+          rowLoss,
+          gWDec = accumulate(f.transpose().matMul(grad), gWDec),
+          gWEnc = accumulate(xcB.transpose().matMul(dPre), gWEnc),
+          gWSkip = wSkip == null ? null : accumulate(xB.transpose().matMul(grad), gWSkip),
+          gBDec = accumulate(grad.sum(new int[] {0}), gBDec),
+          gBEnc = accumulate(columnSums(dPre), gBEnc),
+          fSum = accumulate(columnSums(f), fSum),
+          firedSum = accumulate(columnSums(gate), firedSum),
+        };
+        for (NDArray k : kept) {
+          if (k != null) {
+            k.attach(m);
+          }
+        }
+        rowLosses.add(rowLoss);
+      }
+    }
+    NDArray rowLoss = rowLosses.size() == 1 ? rowLosses.get(0) : NDArrays.concat(rowLosses);
+    double rec = rowLoss.sum().toType(DataType.FLOAT64, false).getDouble() / n;
+    double sparsity;
+    if (free) {
+      sparsity = l1 / n * fSum.mul(normsAndDirections[0]).sum().toType(DataType.FLOAT64, false).getDouble();
+      gWDec = gWDec.add(normsAndDirections[1].mul(fSum.mul(l1 / n).expandDims(1)));
+    } else {
+      sparsity = l1 / n * fSum.sum().toType(DataType.FLOAT64, false).getDouble();
+    }
+    if (coder.applyBDecToInput()) {
+      gBDec = gBDec.sub(wEnc.matMul(gBEnc.reshape(dSae, 1)).reshape(coder.dIn()));
+    }
+
+    Map<String, NDArray> grads = new LinkedHashMap<>();
+    grads.put(SparseCoder.W_ENC, gWEnc);
+    grads.put(SparseCoder.B_ENC, gBEnc);
+    grads.put(SparseCoder.W_DEC, gWDec);
+    grads.put(SparseCoder.B_DEC, gBDec);
+    if (wSkip != null) {
+      grads.put(SparseCoder.W_SKIP, gWSkip);
+    }
+    // whole numbers below 2^24, exact in float32
+    float[] firedPerLatent = firedSum.toType(DataType.FLOAT32, false).toFloatArray();
+    long[] fired = new long[dSae];
+    long firedTotal = 0;
+    for (int j = 0; j < dSae; j++) {
+      fired[j] = Math.round(firedPerLatent[j]);
+      firedTotal += fired[j];
+    }
+    double fve = fractionOfVarianceExplained(y, rec, n);
+    return new Gradients(rec + sparsity, rec, rec / coder.dOut(), fve, (double) firedTotal / n, sparsity, 0, l1,
+        grads, fired, Double.NaN, x, y, rowLoss);
+  }
+
+  /** {@code input weight^T + bias} in one fused product (the bias broadcast over rows). */
+  private static NDArray linear(NDArray input, NDArray weight, NDArray bias) {
+    return input.getNDArrayInternal().linear(input, weight, bias).singletonOrThrow();
+  }
+
+  /**
+   * Column sums [d] of a block [rows, d] as a product with a row of ones (a matrix-vector product
+   * runs at about twice the speed of libtorch's column reduction here).
+   */
+  private static NDArray columnSums(NDArray a) {
+    Shape shape = a.getShape();
+    return a.getManager().ones(new Shape(1, shape.get(0)), a.getDataType()).matMul(a).reshape(shape.get(1));
+  }
+
+  private static NDArray accumulate(NDArray part, NDArray sum) {
+    return sum == null ? part : sum.addi(part);
+  }
+
+  /** 1 - (reconstruction error summed over rows) / (the targets' total variance about their mean); 0 for constant targets. */
+  private static double fractionOfVarianceExplained(NDArray y, double rec, long n) {
+    NDArray centred = y.sub(y.mean(new int[] {0}));
+    double total = centred.muli(centred).sum().toType(DataType.FLOAT64, false).getDouble();
+    return total > 0 ? 1 - rec * n / total : 0;
   }
 
   /**
@@ -534,8 +695,8 @@ public final class SparseCoderTrainer implements AutoCloseable {
     int dOut = coder.dOut();
     int k = ((SparseActivation.TopK) coder.activation()).k();
 
-    NDArray x = coder.scaleInput(raw.toType(dt, true));
-    NDArray y = target == null ? x : coder.scaleTarget(target.toType(dt, true));
+    NDArray x = coder.scaleInput(raw.toType(dt, false));
+    NDArray y = target == null ? x : coder.scaleTarget(target.toType(dt, false));
     NDArray xc = coder.applyBDecToInput() ? x.sub(bDec) : x;
     NDArray pre = xc.matMul(wEnc).add(bEnc);
     SparseRows f = SparseRows.topK(pre, k);
@@ -589,8 +750,7 @@ public final class SparseCoderTrainer implements AutoCloseable {
     }
     long[] fired = f.columnCounts();
     double l0 = (double) f.nnz() / n;
-    double total = y.sub(y.mean(new int[] {0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
-    double fve = total > 0 ? 1 - rec * n / total : 0;
+    double fve = fractionOfVarianceExplained(y, rec, n);
     return new Gradients(rec + aux, rec, rec / dOut, fve, l0, 0, aux, 0, grads, fired, Double.NaN, x, y, rowLoss);
   }
 
@@ -605,18 +765,24 @@ public final class SparseCoderTrainer implements AutoCloseable {
       String name = entry.getKey();
       NDArray grad = entry.getValue();
       NDArray param = coder.tensor(name);
+      // The gradients are this step's temporaries, so they are updated in place; the arithmetic
+      // (and so every rounding) is that of m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+      // update = lr (m / c1) / (sqrt(v / c2) + eps), with four temporaries instead of nine (in-place
+      // pow(v / c2, 0.5) would save one more but does not round as sqrt does in libtorch 2.7).
       if (unitNorm && name.equals(SparseCoder.W_DEC)) {
         // Only the component that changes a row's direction survives the renormalisation below;
         // removing the radial part keeps Adam's moments about the part that matters.
-        grad = grad.sub(param.mul(grad.mul(param).sum(new int[] {1}, true)));
+        grad.subi(param.mul(grad.mul(param).sum(new int[] {1}, true)));
       }
       NDArray mom = adamM.get(name);
       NDArray vel = adamV.get(name);
-      mom.muli(b1).addi(grad.mul(1 - b1));
-      vel.muli(b2).addi(grad.square().mul(1 - b2));
-      NDArray update = mom.div(c1).div(vel.div(c2).sqrt().add(config.adamEpsilon())).mul(lr);
+      NDArray scaledSquare = grad.square().muli(1 - b2);
+      mom.muli(b1).addi(grad.muli(1 - b1));
+      vel.muli(b2).addi(scaledSquare);
+      NDArray denominator = vel.div(c2).sqrt().addi(config.adamEpsilon());
+      NDArray update = mom.div(c1).divi(denominator).muli(lr);
       if (name.equals(SparseCoder.THRESHOLD)) {
-        param.muli(update.neg().exp());
+        param.muli(update.negi().exp());
       } else {
         param.subi(update);
       }

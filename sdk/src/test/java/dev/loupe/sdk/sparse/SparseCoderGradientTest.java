@@ -116,6 +116,69 @@ class SparseCoderGradientTest {
   }
 
   @Test
+  void reluInRowBlocks() {
+    // the blocked ReLU path summed over uneven row blocks (3 + 3 + 1 rows)
+    SparseCoder coder = coder(new SparseActivation.Relu(), 1);
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().l1Coefficient(0.7).build());
+    t.reluBlockRows = 3;
+    NDArray x = batch(10);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  @Test
+  void reluTranscoderWithSkipConnection() {
+    int dOut = 4;
+    SparseCoder coder;
+    try (SparseCoder f32 = SparseCoder.initialize(manager, SparseCoder.Layout.transcoder(D_IN, dOut, D_SAE, true),
+        new SparseActivation.Relu(), 1.0, 0, 7)) {
+      f32.bEnc().set(randoms(D_SAE, 8, 0.2f));
+      f32.bDec().set(randoms(dOut, 9, 0.3f));
+      f32.wSkip().set(randoms(D_IN * dOut, 10, 0.1f));
+      f32.setInputScale(1.3f);
+      f32.setOutputScale(0.8f);
+      coder = f32.withDataType(DataType.FLOAT64);
+    }
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().l1Coefficient(0.5).build());
+    t.reluBlockRows = 4;
+    NDArray x = batch(14);
+    NDArray y = manager.create(randoms(ROWS * dOut, 15, 1f), new Shape(ROWS, dOut)).toType(DataType.FLOAT64, false);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, y, m);
+      assertThat(g.gradients()).containsKey(SparseCoder.W_SKIP);
+      assertMatchesFiniteDifferences(t, tr -> {
+        try (NDManager mm = manager.newSubManager()) {
+          return tr.gradients(x, y, mm).loss();
+        }
+      }, g.gradients(), SparseCoder.W_ENC, SparseCoder.B_ENC, SparseCoder.W_DEC, SparseCoder.B_DEC,
+          SparseCoder.W_SKIP);
+    }
+  }
+
+  @Test
+  void reluCrosscoderWithSourceNormWeightedL1() {
+    // 2 sources of 3 dimensions; the free decoder's L1 weights each latent by its summed source norms
+    SparseCoder coder;
+    try (SparseCoder f32 = SparseCoder.initialize(manager, SparseCoder.Layout.crosscoder(3, 2, D_SAE),
+        new SparseActivation.Relu(), 0.7, 0, 16)) {
+      f32.bEnc().set(randoms(D_SAE, 17, 0.2f));
+      f32.bDec().set(randoms(D_IN, 18, 0.3f));
+      f32.setInputScales(1.3f, 0.6f);
+      coder = f32.withDataType(DataType.FLOAT64);
+    }
+    SparseCoderTrainer t = new SparseCoderTrainer(coder, TrainerConfig.builder().l1Coefficient(0.4).build());
+    t.reluBlockRows = 5;
+    NDArray x = batch(19);
+    try (NDManager m = manager.newSubManager()) {
+      SparseCoderTrainer.Gradients g = t.gradients(x, m);
+      assertThat(g.sparsityLoss()).isPositive();
+      assertMatchesFiniteDifferences(t, tr -> loss(tr, x), g.gradients(), ALL);
+    }
+  }
+
+  @Test
   void topKWithAuxKOnDeadLatents() {
     SparseCoder coder = coder(new SparseActivation.TopK(3), 3);
     SparseCoderTrainer t = new SparseCoderTrainer(coder,
