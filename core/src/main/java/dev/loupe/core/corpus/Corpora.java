@@ -1,6 +1,7 @@
 package dev.loupe.core.corpus;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +29,8 @@ public final class Corpora {
         EUROPARL + ":LANGS (ISO 639-1 codes joined by '+', e.g. europarl:fr or europarl:fr+de)",
         EUROPARL + "[:LANGS]:SPLIT (SPLIT: train, validation or test, e.g. europarl:fr:validation)",
         "PATH to a .txt file (blank-line separated documents), a .jsonl file (field 'text') or a directory of .txt files",
-        "PATH:SPLIT (one split of a local corpus)");
+        "PATH:SPLIT (one split of a local corpus)",
+        "any of these + ':shuffled' or ':shuffled@SEED' (documents in a seeded random order; read into memory first)");
   }
 
   /**
@@ -44,6 +46,16 @@ public final class Corpora {
 
   /** As {@link #open(String)}, for a parsed reference. */
   public static Stream<Document> open(CorpusRef ref) {
+    if (ref.shuffleSeed() != null) {
+      // the whole selection in memory, then a seeded order: held-out rows taken from the start of
+      // a stream then sample every language instead of the first few documents
+      List<Document> all;
+      try (Stream<Document> docs = open(new CorpusRef(ref.source(), ref.languages(), ref.split()))) {
+        all = new ArrayList<>(docs.toList());
+      }
+      java.util.Collections.shuffle(all, new java.util.Random(ref.shuffleSeed()));
+      return all.stream();
+    }
     if (ref.languages().isEmpty() && ref.split() == null) {
       return source(ref);
     }

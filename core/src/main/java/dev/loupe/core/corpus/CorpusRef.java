@@ -14,8 +14,20 @@ import java.util.Locale;
  * @param source {@value Corpora#EUROPARL} or a local path
  * @param languages the language codes to keep (empty: all); only for built-in corpora
  * @param split the split to keep, or null for the whole corpus
+ * @param shuffleSeed the seed of a random document order ({@code :shuffled} or
+ *     {@code :shuffled@SEED}), or null for the corpus order
  */
-public record CorpusRef(String source, List<String> languages, Split split) {
+public record CorpusRef(String source, List<String> languages, Split split, Long shuffleSeed) {
+  /** The suffix that asks for documents in a seeded random order. */
+  public static final String SHUFFLED = "shuffled";
+  /** The seed of {@code :shuffled} without one. */
+  public static final long DEFAULT_SHUFFLE_SEED = 0;
+
+  /** A reference read in corpus order. */
+  public CorpusRef(String source, List<String> languages, Split split) {
+    this(source, languages, split, null);
+  }
+
   public CorpusRef {
     if (source == null || source.isBlank()) {
       throw new IllegalArgumentException("corpus source is empty; expected " + Corpora.EUROPARL + " or a path");
@@ -44,6 +56,29 @@ public record CorpusRef(String source, List<String> languages, Split split) {
   public static CorpusRef parse(String ref) {
     if (ref == null || ref.isBlank()) {
       throw new IllegalArgumentException("corpus reference is empty; expected one of " + Corpora.forms());
+    }
+    // a trailing ":shuffled" or ":shuffled@SEED" reorders whatever the rest selects
+    int last = ref.lastIndexOf(':');
+    if (last > 0 && ref.substring(last + 1).startsWith(SHUFFLED) && !Files.exists(Path.of(ref))) {
+      String suffix = ref.substring(last + 1);
+      long seed = DEFAULT_SHUFFLE_SEED;
+      if (!suffix.equals(SHUFFLED)) {
+        if (!suffix.startsWith(SHUFFLED + "@")) {
+          throw new IllegalArgumentException("corpus '" + ref + "': expected '" + SHUFFLED + "' or '" + SHUFFLED
+              + "@SEED' after the last ':', got '" + suffix + "'");
+        }
+        try {
+          seed = Long.parseLong(suffix.substring(SHUFFLED.length() + 1));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("corpus '" + ref + "': the shuffle seed '"
+              + suffix.substring(SHUFFLED.length() + 1) + "' is not an integer");
+        }
+      }
+      CorpusRef inner = parse(ref.substring(0, last));
+      if (inner.shuffleSeed() != null) {
+        throw new IllegalArgumentException("corpus '" + ref + "' is shuffled twice");
+      }
+      return new CorpusRef(inner.source(), inner.languages(), inner.split(), seed);
     }
     if (ref.equals(Corpora.EUROPARL) || ref.startsWith(Corpora.EUROPARL + ":")) {
       return parseBuiltIn(ref);
@@ -123,6 +158,12 @@ public record CorpusRef(String source, List<String> languages, Split split) {
     }
     if (split != null) {
       sb.append(':').append(split.label());
+    }
+    if (shuffleSeed != null) {
+      sb.append(':').append(SHUFFLED);
+      if (shuffleSeed != DEFAULT_SHUFFLE_SEED) {
+        sb.append('@').append(shuffleSeed);
+      }
     }
     return sb.toString();
   }

@@ -127,4 +127,16 @@ class CorporaTest {
     assertThat(stats.bytes()).isEqualTo("première".getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 6);
     assertThat(stats.languages()).containsExactly(Map.entry(Corpora.UNLABELLED, 2L));
   }
+
+  @Test
+  void aShuffledCorpusHasTheSameDocumentsInASeededOrder() {
+    List<Integer> plain = read("europarl:fr:test").stream().map(Document::id).toList();
+    List<Integer> a = read("europarl:fr:test:shuffled@3").stream().map(Document::id).toList();
+    List<Integer> b = read("europarl:fr:test:shuffled@3").stream().map(Document::id).toList();
+    List<Integer> c = read("europarl:fr:test:shuffled@4").stream().map(Document::id).toList();
+    assertThat(a).containsExactlyInAnyOrderElementsOf(plain).isEqualTo(b).isNotEqualTo(plain).isNotEqualTo(c);
+    // the first documents of the shuffled whole corpus mix languages
+    assertThat(read("europarl:shuffled").stream().limit(60).map(Document::label).distinct().count())
+        .isGreaterThanOrEqualTo(12);
+  }
 }

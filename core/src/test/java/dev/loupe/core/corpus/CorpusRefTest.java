@@ -124,4 +124,23 @@ class CorpusRefTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("corpus 'corpus.txt': a language filter needs a labelled built-in corpus");
   }
+
+  @Test
+  void aShuffledSuffixKeepsTheSelectionAndAddsASeed() {
+    CorpusRef r = CorpusRef.parse("europarl:fr+de:validation:shuffled@7");
+    assertThat(r.languages()).containsExactly("fr", "de");
+    assertThat(r.split()).isEqualTo(Split.VALIDATION);
+    assertThat(r.shuffleSeed()).isEqualTo(7L);
+    assertThat(r.toString()).isEqualTo("europarl:fr+de:validation:shuffled@7");
+    assertThat(CorpusRef.parse("europarl:shuffled").shuffleSeed()).isEqualTo(CorpusRef.DEFAULT_SHUFFLE_SEED);
+    assertThat(CorpusRef.parse("europarl:shuffled").toString()).isEqualTo("europarl:shuffled");
+    assertThat(CorpusRef.parse("europarl").shuffleSeed()).isNull();
+  }
+
+  @Test
+  void aBadShuffleSuffixIsNamed() {
+    assertThatThrownBy(() -> CorpusRef.parse("europarl:shuffled@x")).hasMessageContaining("seed 'x'");
+    assertThatThrownBy(() -> CorpusRef.parse("europarl:shuffledly")).hasMessageContaining("'shuffledly'");
+    assertThatThrownBy(() -> CorpusRef.parse("europarl:shuffled:shuffled")).hasMessageContaining("shuffled twice");
+  }
 }
