@@ -58,7 +58,9 @@ public class CrosscoderMethod implements AnalysisMethod {
   private static final int REPORT_LATENTS = 10;
   private static final int REPORT_EXAMPLES = 3;
 
-  static final ConfigSchema SCHEMA = SparseCoderSettings.schema(List.of("batchtopk", "relu"), "batchtopk", 1.0,
+  // relu by default: on the budgets Loupe trains on (a few thousand steps) the L1 penalty is what
+  // pushes a source's unneeded decoders to zero; BatchTopK left every demo / demo-ft latent shared
+  static final ConfigSchema SCHEMA = SparseCoderSettings.schema(List.of("relu", "batchtopk"), "relu", 2.0,
           "the width of one source")
       .stringListOption("sources", List.of(),
           "input names in the order the crosscoder reads them (default: every input, in the job's order)")
