@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.sdk.activation.ActivationBatch;
 import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.method.JobContext;
+import dev.loupe.sdk.model.ModelSession;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The training loop every sparse-coder job shares: reads one activation source whose rows are the
@@ -653,6 +655,85 @@ public final class SparseCoderRun {
     }
     f.put("top", top);
     return f;
+  }
+
+  /**
+   * Every latent's dashboard entry ({@link #featureEntry}) with, when {@code effects} is not null,
+   * its top promoted ({@code logits_positive}) and suppressed ({@code logits_negative}) tokens.
+   */
+  public static List<Map<String, Object>> featureEntries(FeatureDashboards dash, List<LogitEffects.Effects> effects) {
+    int dSae = dash.examples().density().length;
+    List<Map<String, Object>> out = new ArrayList<>(dSae);
+    for (int j = 0; j < dSae; j++) {
+      Map<String, Object> f = featureEntry(dash, j);
+      if (effects != null) {
+        f.put("logits_positive", tokenEffects(effects.get(j).positive()));
+        f.put("logits_negative", tokenEffects(effects.get(j).negative()));
+      }
+      out.add(f);
+    }
+    return out;
+  }
+
+  /**
+   * The top {@code n} promoted and suppressed tokens of each latent's decoder vector (in raw target
+   * units) written at {@code writeHook}, or null when they do not apply: n is 0, no model session,
+   * or a hook that does not write the residual stream of a causal model.
+   */
+  public static List<LogitEffects.Effects> logitEffects(SparseCoder coder, Optional<ModelSession> session,
+      String writeHook, int n) {
+    if (n == 0 || session.isEmpty() || !LogitEffects.applies(session.get().info(), writeHook)) {
+      return null;
+    }
+    try (NDManager m = NDManager.newBaseManager()) {
+      // decoder rows live in the normalised space; raw directions are those over the target scale
+      NDArray directions = coder.wDec().div(coder.outputScale());
+      directions.attach(m);
+      return LogitEffects.of(session.get(), directions, n);
+    }
+  }
+
+  /**
+   * Runs up to {@code sequences} held-out windows three times (clean, with the coder's output in
+   * place of {@code writeHook}'s activation, computed from {@code readHook}'s, and with
+   * {@code writeHook} zero-ablated) and returns the losses, loss recovered and KL
+   * ({@link SpliceEvaluator}); or a map with {@code skipped} and the reason when it cannot run:
+   * {@code sequences} is 0, no model session, an encoder, or no window of two tokens.
+   */
+  public static Map<String, Object> splice(JobContext ctx, Result r, Optional<ModelSession> session, String readHook,
+      String writeHook, int sequences) {
+    SparseCoder coder = r.trainer().coder();
+    Map<String, Object> out = new LinkedHashMap<>();
+    String why = sequences == 0 ? "splice_sequences = 0"
+        : session.isEmpty() ? "the model session of the input is not reachable from this job"
+        : !session.get().info().causal() ? "model '" + session.get().info().id() + "' is an encoder: no next-token loss"
+        : null;
+    List<int[]> windows = why != null ? List.of() : r.heldOut().windows(session.get().info().maxContext());
+    if (why == null && windows.isEmpty()) {
+      why = "the held-out rows hold no window of 2 or more consecutive tokens";
+    }
+    if (why != null) {
+      out.put("skipped", why);
+      return out;
+    }
+    ctx.checkCancelled();
+    SpliceEvaluator.Result e = SpliceEvaluator.evaluate(session.get(),
+        windows.subList(0, Math.min(windows.size(), sequences)), new SpliceEvaluator.Splice(readHook, writeHook, a -> {
+          Shape shape = a.getShape();
+          NDArray flat = a.reshape(-1, shape.get(shape.dimension() - 1));
+          return coder.forward(flat).get(1).reshape(shape.slice(0, shape.dimension() - 1).add(coder.dOut()));
+        }), 8);
+    out.put("sequences", e.sequences());
+    out.put("predictions", e.predictions());
+    out.put("clean_loss", e.cleanLoss());
+    out.put("spliced_loss", e.splicedLoss());
+    out.put("zero_ablated_loss", e.ablatedLoss());
+    out.put("loss_recovered", e.lossRecovered());
+    out.put("kl_divergence", e.klDivergence());
+    ctx.log().info("{} -> {} spliced into {}: loss {} -> {} (zero-ablated {}), loss recovered {}, KL {}", readHook,
+        writeHook, session.get().info().id(), e.cleanLoss(), e.splicedLoss(), e.ablatedLoss(), e.lossRecovered(),
+        e.klDivergence());
+    return out;
   }
 
   /** Token effects as JSON-ready maps ({@code token}, {@code text}, {@code effect}). */

@@ -1,8 +1,6 @@
 package dev.loupe.plugins.sae;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.config.ConfigSchema;
 import dev.loupe.sdk.method.AnalysisMethod;
@@ -16,14 +14,11 @@ import dev.loupe.sdk.sparse.SparseCoder;
 import dev.loupe.sdk.sparse.SparseCoderFiles;
 import dev.loupe.sdk.sparse.SparseCoderRun;
 import dev.loupe.sdk.sparse.SparseCoderSettings;
-import dev.loupe.sdk.sparse.SpliceEvaluator;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -70,13 +65,13 @@ public class SaeMethod implements AnalysisMethod {
       SparseCoderRun.Result r = SparseCoderRun.train(ctx, in, s, recipe, manager,
           new SparseCoderFiles.CoderInfo(null, in.hookName()));
       try (dev.loupe.sdk.sparse.SparseCoderTrainer trainer = r.trainer()) {
-        finish(ctx, in, s, r, ctx.model(inputName), inputName);
+        finish(ctx, in, s, r, ctx.model(inputName));
       }
     }
   }
 
   private static void finish(JobContext ctx, ActivationSource in, SparseCoderSettings s, SparseCoderRun.Result r,
-      Optional<ModelSession> session, String inputName) throws IOException {
+      Optional<ModelSession> session) throws IOException {
     SparseCoder coder = r.trainer().coder();
     FeatureDashboards dashboards = r.heldOut().dashboards(coder, s.topExamples(), s.contextTokens(),
         s.contextTokens(), HISTOGRAM_BINS, ctx::checkCancelled);
@@ -91,88 +86,14 @@ public class SaeMethod implements AnalysisMethod {
     Map<String, Object> summary = SparseCoderRun.summary(r, s, heldDensity);
     summary.put("hook", in.hookName());
     summary.put("coder_dir", CODER_DIR);
-    summary.put("splice", spliceEvaluation(ctx, s, r, coder, session, in.hookName(), inputName));
-    List<LogitEffects.Effects> effects = logitEffects(s, coder, session, in.hookName());
+    summary.put("splice", SparseCoderRun.splice(ctx, r, session, in.hookName(), in.hookName(), s.spliceSequences()));
+    List<LogitEffects.Effects> effects = SparseCoderRun.logitEffects(coder, session, in.hookName(), s.logitEffects());
     summary.put("logit_effects", effects != null);
     ctx.publish("summary", summary);
-    List<Map<String, Object>> out = new ArrayList<>(s.dSae());
-    for (int j = 0; j < s.dSae(); j++) {
-      Map<String, Object> f = SparseCoderRun.featureEntry(dashboards, j);
-      if (effects != null) {
-        f.put("logits_positive", SparseCoderRun.tokenEffects(effects.get(j).positive()));
-        f.put("logits_negative", SparseCoderRun.tokenEffects(effects.get(j).negative()));
-      }
-      out.add(f);
-    }
-    ctx.publish("features", out);
+    ctx.publish("features", SparseCoderRun.featureEntries(dashboards, effects));
     writeReport(ctx.artifactDir().resolve("report.md"), summary);
     ctx.log().info("done: {} steps, {} rows; held-out fve {} l0 {}", r.trainer().step(), r.trainer().tokens(),
         r.evaluation().fve(), r.evaluation().l0());
-  }
-
-  /**
-   * Runs held-out windows with the SAE's reconstruction in place of the hook's activation (and
-   * with the hook zero-ablated) and reports the next-token losses, loss recovered and KL; a map
-   * with the reason when it cannot be done here.
-   */
-  private static Map<String, Object> spliceEvaluation(JobContext ctx, SparseCoderSettings s, SparseCoderRun.Result r,
-      SparseCoder coder, Optional<ModelSession> session, String hook, String inputName) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    if (s.spliceSequences() == 0) {
-      out.put("skipped", "splice_sequences = 0");
-      return out;
-    }
-    if (session.isEmpty()) {
-      out.put("skipped", "the model session of input '" + inputName + "' is not reachable from this job");
-      return out;
-    }
-    ModelSession model = session.get();
-    if (!model.info().causal()) {
-      out.put("skipped", "model '" + model.info().id() + "' is an encoder: no next-token loss");
-      return out;
-    }
-    List<int[]> windows = r.heldOut().windows(model.info().maxContext());
-    if (windows.isEmpty()) {
-      out.put("skipped", "the held-out rows hold no window of 2 or more consecutive tokens");
-      return out;
-    }
-    windows = windows.subList(0, Math.min(windows.size(), s.spliceSequences()));
-    ctx.checkCancelled();
-    SpliceEvaluator.Result e = SpliceEvaluator.evaluate(model, windows, SpliceEvaluator.Splice.at(hook, a -> {
-      Shape shape = a.getShape();
-      NDArray flat = a.reshape(-1, shape.get(shape.dimension() - 1));
-      return coder.forward(flat).get(1).reshape(shape);
-    }), 8);
-    out.putAll(spliceResult(e));
-    ctx.log().info("spliced into {} at {}: loss {} -> {} (zero-ablated {}), loss recovered {}, KL {}",
-        model.info().id(), hook, e.cleanLoss(), e.splicedLoss(), e.ablatedLoss(), e.lossRecovered(), e.klDivergence());
-    return out;
-  }
-
-  static Map<String, Object> spliceResult(SpliceEvaluator.Result e) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("sequences", e.sequences());
-    out.put("predictions", e.predictions());
-    out.put("clean_loss", e.cleanLoss());
-    out.put("spliced_loss", e.splicedLoss());
-    out.put("zero_ablated_loss", e.ablatedLoss());
-    out.put("loss_recovered", e.lossRecovered());
-    out.put("kl_divergence", e.klDivergence());
-    return out;
-  }
-
-  /** Top promoted and suppressed tokens per latent, or null when they do not apply to this hook. */
-  private static List<LogitEffects.Effects> logitEffects(SparseCoderSettings s, SparseCoder coder,
-      Optional<ModelSession> session, String hook) {
-    if (s.logitEffects() == 0 || session.isEmpty() || !LogitEffects.applies(session.get().info(), hook)) {
-      return null;
-    }
-    try (NDManager m = NDManager.newBaseManager()) {
-      // decoder rows live in the normalised space; raw directions are those over the input scale
-      NDArray directions = coder.wDec().div(coder.inputScale());
-      directions.attach(m);
-      return LogitEffects.of(session.get(), directions, s.logitEffects());
-    }
   }
 
   private static void writeReport(Path file, Map<String, Object> s) throws IOException {

@@ -1,8 +1,6 @@
 package dev.loupe.plugins.transcoder;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.activation.ActivationSources;
 import dev.loupe.sdk.config.ConfigSchema;
@@ -18,7 +16,6 @@ import dev.loupe.sdk.sparse.SparseCoderFiles;
 import dev.loupe.sdk.sparse.SparseCoderRun;
 import dev.loupe.sdk.sparse.SparseCoderSettings;
 import dev.loupe.sdk.sparse.SparseCoderTrainer;
-import dev.loupe.sdk.sparse.SpliceEvaluator;
 import dev.loupe.sdk.sparse.TranscoderAttribution;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -125,8 +122,8 @@ public class TranscoderMethod implements AnalysisMethod {
     summary.put("hook_out", outHook);
     summary.put("skip", coder.wSkip() != null);
     summary.put("coder_dir", CODER_DIR);
-    summary.put("splice", splice(ctx, s, r, coder, session, inHook, outHook));
-    List<LogitEffects.Effects> effects = logitEffects(s, coder, session, outHook);
+    summary.put("splice", SparseCoderRun.splice(ctx, r, session, inHook, outHook, s.spliceSequences()));
+    List<LogitEffects.Effects> effects = SparseCoderRun.logitEffects(coder, session, outHook, s.logitEffects());
     summary.put("logit_effects", effects != null);
     Map<String, Object> attribution = upstream == null ? null : attribution(ctx, r, coder, session, inHook, outHook,
         upstream, density);
@@ -137,78 +134,21 @@ public class TranscoderMethod implements AnalysisMethod {
       ctx.publish("attribution", attribution);
     }
     ctx.publish("summary", summary);
-    List<Map<String, Object>> out = new ArrayList<>(s.dSae());
-    for (int j = 0; j < s.dSae(); j++) {
-      Map<String, Object> f = SparseCoderRun.featureEntry(dashboards, j);
-      if (effects != null) {
-        f.put("logits_positive", SparseCoderRun.tokenEffects(effects.get(j).positive()));
-        f.put("logits_negative", SparseCoderRun.tokenEffects(effects.get(j).negative()));
-      }
-      out.add(f);
-    }
-    ctx.publish("features", out);
+    ctx.publish("features", SparseCoderRun.featureEntries(dashboards, effects));
     writeReport(ctx.artifactDir().resolve("report.md"), summary, attribution);
     ctx.log().info("done: {} steps, {} rows; held-out fve {} l0 {}", r.trainer().step(), r.trainer().tokens(),
         r.evaluation().fve(), r.evaluation().l0());
   }
 
-  /** The model run on held-out windows with the MLP replaced by the transcoder. */
-  private static Map<String, Object> splice(JobContext ctx, SparseCoderSettings s, SparseCoderRun.Result r,
-      SparseCoder coder, Optional<ModelSession> session, String inHook, String outHook) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    String why = sessionProblem(session, s.spliceSequences() == 0 ? "splice_sequences = 0" : null);
-    List<int[]> windows = why != null ? List.of() : r.heldOut().windows(session.get().info().maxContext());
-    if (why == null && windows.isEmpty()) {
-      why = "the held-out rows hold no window of 2 or more consecutive tokens";
-    }
-    if (why != null) {
-      out.put("skipped", why);
-      return out;
-    }
-    windows = windows.subList(0, Math.min(windows.size(), s.spliceSequences()));
-    ctx.checkCancelled();
-    SpliceEvaluator.Result e = SpliceEvaluator.evaluate(session.get(), windows,
-        new SpliceEvaluator.Splice(inHook, outHook, a -> {
-          Shape shape = a.getShape();
-          NDArray flat = a.reshape(-1, shape.get(shape.dimension() - 1));
-          return coder.forward(flat).get(1).reshape(shape.slice(0, shape.dimension() - 1).add(coder.dOut()));
-        }), 8);
-    out.put("sequences", e.sequences());
-    out.put("predictions", e.predictions());
-    out.put("clean_loss", e.cleanLoss());
-    out.put("spliced_loss", e.splicedLoss());
-    out.put("zero_ablated_loss", e.ablatedLoss());
-    out.put("loss_recovered", e.lossRecovered());
-    out.put("kl_divergence", e.klDivergence());
-    ctx.log().info("MLP {} replaced in {}: loss {} -> {} (zero-ablated {}), loss recovered {}, KL {}", outHook,
-        session.get().info().id(), e.cleanLoss(), e.splicedLoss(), e.ablatedLoss(), e.lossRecovered(), e.klDivergence());
-    return out;
-  }
-
-  /** Why the model cannot be run from here (null when it can), or {@code already} when set. */
-  private static String sessionProblem(Optional<ModelSession> session, String already) {
-    if (already != null) {
-      return already;
-    }
+  /** Why the model cannot be run from here for attribution, or null when it can. */
+  private static String sessionProblem(Optional<ModelSession> session) {
     if (session.isEmpty()) {
       return "the model session of input '" + INPUT + "' is not reachable from this job";
     }
     if (!session.get().info().causal()) {
-      return "model '" + session.get().info().id() + "' is an encoder: no next-token loss";
+      return "model '" + session.get().info().id() + "' is an encoder: it has no MLP replacement to attribute";
     }
     return null;
-  }
-
-  private static List<LogitEffects.Effects> logitEffects(SparseCoderSettings s, SparseCoder coder,
-      Optional<ModelSession> session, String outHook) {
-    if (s.logitEffects() == 0 || session.isEmpty() || !LogitEffects.applies(session.get().info(), outHook)) {
-      return null;
-    }
-    try (NDManager m = NDManager.newBaseManager()) {
-      NDArray directions = coder.wDec().div(coder.outputScale());
-      directions.attach(m);
-      return LogitEffects.of(session.get(), directions, s.logitEffects());
-    }
   }
 
   /** Attribution of this transcoder's most frequent latents to the upstream transcoder's features. */
@@ -217,7 +157,7 @@ public class TranscoderMethod implements AnalysisMethod {
       throws IOException {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("upstream", upstream.toString());
-    String why = sessionProblem(session, null);
+    String why = sessionProblem(session);
     if (why != null) {
       out.put("skipped", why);
       return out;
