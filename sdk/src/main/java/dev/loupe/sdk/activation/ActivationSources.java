@@ -246,11 +246,21 @@ public final class ActivationSources {
    * batch metadata is source 0's; the hook name joins the sources' with {@code " + "}. All sources
    * are closed when the first is exhausted, on a failure and on close.
    *
-   * @throws IllegalArgumentException when fewer than two sources are given
+   * @throws IllegalArgumentException when fewer than two sources are given, or two of them say
+   *     up front that they will deliver different numbers of rows
    */
   public static ActivationSource aligned(boolean sameTokens, ActivationSource... sources) {
     if (sources.length < 2) {
       throw new IllegalArgumentException("aligned needs at least two sources, got " + sources.length);
+    }
+    for (int i = 1; i < sources.length; i++) {
+      long a = sources[0].totalRows();
+      long b = sources[i].totalRows();
+      if (a >= 0 && b >= 0 && a != b) {
+        throw new IllegalArgumentException("aligned sources must be the same tokens, but " + sources[0].hookName()
+            + " (source 0) has " + a + " rows and " + sources[i].hookName() + " (source " + i + ") " + b
+            + "; read them with the same corpus, token count and context length");
+      }
     }
     int width = 0;
     long total = Long.MAX_VALUE;

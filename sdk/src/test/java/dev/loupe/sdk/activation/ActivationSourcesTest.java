@@ -368,9 +368,39 @@ class ActivationSourcesTest {
   }
 
   @Test
-  void alignedRefusesSourcesOfDifferentLengths() {
+  void alignedRefusesSourcesOfDifferentKnownLengthsAtOnce() {
+    assertThatThrownBy(() -> ActivationSources.aligned(true, ActivationSources.fromBatches(rows(20, 10, false)),
+        ActivationSources.fromBatches(rows(25, 10, false))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has 20 rows").hasMessageContaining("25");
+  }
+
+  @Test
+  void alignedRefusesSourcesThatTurnOutToDifferInLength() {
+    // a source of unknown length (a live stream) is only found out when it ends
+    ActivationSource unknown = ActivationSources.prefetching(ActivationSources.fromBatches(rows(25, 10, false)), 2);
+    ActivationSource lengthless = new ActivationSource() {
+      @Override
+      public ActivationBatch next() throws InterruptedException {
+        return unknown.next();
+      }
+
+      @Override
+      public String hookName() {
+        return unknown.hookName();
+      }
+
+      @Override
+      public int width() {
+        return unknown.width();
+      }
+
+      @Override
+      public void close() {
+        unknown.close();
+      }
+    };
     ActivationSource both = ActivationSources.aligned(true, ActivationSources.fromBatches(rows(20, 10, false)),
-        ActivationSources.fromBatches(rows(25, 10, false)));
+        lengthless);
     assertThatThrownBy(() -> drain(both)).isInstanceOf(ActivationSourceException.class)
         .hasMessageContaining("differ in length").hasMessageContaining("ended after 20 rows");
   }
