@@ -71,7 +71,9 @@ final class DemoCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     // One job per layer, all reading one harvest at once: a job left queued for want of a worker
     // would stall the harvest for all of them, so the node gets a worker for every layer it may meet.
+    dev.loupe.core.dataset.DatasetRegistry datasets = dev.loupe.core.dataset.DatasetRegistry.load(cfg.datasetDirs());
     try (LoupeNode node = LoupeNode.start("demo", null, parent.pluginHost(cfg), runDir.resolve("jobs"), cfg.workers())) {
+      node.jobs().useDatasets(datasets);
       node.plugins().method(method); // fail now, naming the method, if its plugin is missing
       Files.createDirectories(runDir); // only now, so a refused demo leaves no empty run directory
       String sessionId = node.services().open(model);

@@ -2,6 +2,7 @@ package dev.loupe.core.cli;
 
 import dev.loupe.core.config.LoupeConfig;
 import dev.loupe.core.job.JobHandle;
+import dev.loupe.core.dataset.DatasetRegistry;
 import dev.loupe.core.job.JobManager;
 import dev.loupe.core.job.JobRequest;
 import dev.loupe.core.job.JobState;
@@ -80,24 +81,21 @@ final class JobCommand implements Callable<Integer> {
 
       JobRequest.Builder req = JobRequest.builder(method).config(file.config)
           .runDir(runDir != null ? runDir.toAbsolutePath() : cfg.runDir()).jobId(jobId);
-      List<ResolvedInput> opened = new ArrayList<>();
-      try {
-        for (Map.Entry<String, Object> in : file.inputs.entrySet()) {
-          ResolvedInput r = parent.inputResolvers.resolve(in.getKey(), in.getValue());
-          opened.add(r);
-          req.input(in.getKey(), r.source()).inputDescription(in.getKey(), in.getValue());
-          if (r.model() != null) {
-            req.model(in.getKey(), r.model());
-          }
+      // model inputs that differ only in their hook share one harvest: the model runs once
+      List<ResolvedInput> opened = new ArrayList<>(parent.inputResolvers.resolveAll(file.inputs).values());
+      int i = 0;
+      for (Map.Entry<String, Object> in : file.inputs.entrySet()) {
+        ResolvedInput r = opened.get(i++);
+        req.input(in.getKey(), r.source()).inputDescription(in.getKey(), in.getValue());
+        if (r.model() != null) {
+          req.model(in.getKey(), r.model());
         }
-      } catch (RuntimeException e) {
-        opened.forEach(r -> r.source().close());
-        throw e;
       }
 
       JobOutput output = json ? JobOutput.json(out) : JobOutput.human(err, System.console() != null);
       req.listener(output);
       try (JobManager jobs = new JobManager(host, cfg.runDir(), 1)) {
+        jobs.useDatasets(DatasetRegistry.load(cfg.datasetDirs()));
         JobHandle job;
         try {
           job = jobs.start(req.build());

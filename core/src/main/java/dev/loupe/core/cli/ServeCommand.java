@@ -80,8 +80,11 @@ final class ServeCommand implements Callable<Integer> {
       throw new LoupeCli.CliException(LoupeCli.USAGE, "--host " + bindHost
           + ": the HTTP API has no access control yet, so it binds loopback addresses only (127.0.0.1)");
     }
+    // read before anything starts, so a bad definition stops nothing half-started
+    dev.loupe.core.dataset.DatasetRegistry datasets = dev.loupe.core.dataset.DatasetRegistry.load(cfg.datasetDirs());
     PluginHost plugins = parent.pluginHost(cfg);
     LoupeNode node = LoupeNode.start(id, co, plugins, cfg.runDir(), cfg.workers());
+    node.jobs().useDatasets(datasets);
     CountDownLatch stopped = new CountDownLatch(1);
     Thread shutdown = new Thread(() -> {
       try {

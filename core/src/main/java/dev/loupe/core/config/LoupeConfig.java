@@ -49,6 +49,10 @@ public final class LoupeConfig {
         .stringOption("host", "127.0.0.1", "address the HTTP/WebSocket server binds")
         .intOption("port", 7070, 1, 65535, "port of the HTTP/WebSocket server")
         .build());
+    SECTIONS.put("datasets", ConfigSchema.builder()
+        .stringListOption("dirs", List.of("config/datasets", "~/.loupe/datasets"),
+            "directories of labelled token dataset definitions (*.yaml); missing ones are skipped")
+        .build());
     SECTIONS.put("cache", ConfigSchema.builder()
         .stringOption("max_bytes", "512MiB", "activation cache bound, e.g. 536870912, 512MB or 2GiB")
         .build());
@@ -64,6 +68,7 @@ public final class LoupeConfig {
   private final String serverHost;
   private final int serverPort;
   private final long cacheMaxBytes;
+  private final List<Path> datasetDirs;
 
   private LoupeConfig(Path home, Path source, Map<String, JobConfig> s) {
     this.home = home;
@@ -90,6 +95,7 @@ public final class LoupeConfig {
     this.serverHost = s.get("server").getString("host");
     this.serverPort = s.get("server").getInt("port");
     this.cacheMaxBytes = parseBytes("cache.max_bytes", s.get("cache").getString("max_bytes"));
+    this.datasetDirs = s.get("datasets").getStringList("dirs").stream().map(p -> resolve(home, p)).toList();
   }
 
   /**
@@ -233,4 +239,5 @@ public final class LoupeConfig {
   public String serverHost() { return serverHost; }
   public int serverPort() { return serverPort; }
   public long cacheMaxBytes() { return cacheMaxBytes; }
+  public List<Path> datasetDirs() { return datasetDirs; }
 }

@@ -13,6 +13,7 @@ import java.util.Objects;
  */
 public final class InputResolvers {
   private final Map<String, InputResolver> byKind = new LinkedHashMap<>();
+  private java.util.function.Function<Map<String, Object>, Map<String, ResolvedInput>> shared = specs -> Map.of();
 
   /** A registry with the kinds core provides without other services: {@code synthetic}. */
   public static InputResolvers withDefaults() {
@@ -30,6 +31,45 @@ public final class InputResolvers {
     }
     byKind.put(kind, Objects.requireNonNull(resolver, "resolver"));
     return this;
+  }
+
+  /**
+   * Registers what resolves several inputs together before the rest are resolved one by one, e.g.
+   * {@code model} inputs that differ only in their hook and so can share one harvest. It returns
+   * the inputs it resolved (possibly none).
+   *
+   * @return this, for chaining
+   */
+  public synchronized InputResolvers registerShared(
+      java.util.function.Function<Map<String, Object>, Map<String, ResolvedInput>> resolver) {
+    this.shared = Objects.requireNonNull(resolver, "resolver");
+    return this;
+  }
+
+  /**
+   * Resolves every input of a job, those that can share a source together (see
+   * {@link #registerShared}), in the specs' order; when one fails, the ones opened are closed.
+   *
+   * @throws ConfigException naming the bad input's field
+   */
+  public Map<String, ResolvedInput> resolveAll(Map<String, Object> specs) {
+    java.util.function.Function<Map<String, Object>, Map<String, ResolvedInput>> together;
+    synchronized (this) {
+      together = shared;
+    }
+    Map<String, ResolvedInput> byShared = together.apply(specs);
+    Map<String, ResolvedInput> out = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Object> in : specs.entrySet()) {
+        ResolvedInput r = byShared.get(in.getKey());
+        out.put(in.getKey(), r != null ? r : resolve(in.getKey(), in.getValue()));
+      }
+      return out;
+    } catch (RuntimeException e) {
+      byShared.values().forEach(r -> r.source().close());
+      out.values().stream().filter(r -> !byShared.containsValue(r)).forEach(r -> r.source().close());
+      throw e;
+    }
   }
 
   /** The registered kinds, in registration order. */

@@ -50,6 +50,7 @@ public final class JobManager implements AutoCloseable {
   private final ExecutorService liveThreads;
   private final Map<String, JobRun> jobs = new ConcurrentHashMap<>();
   private final List<JobListener> listeners = new CopyOnWriteArrayList<>();
+  private volatile dev.loupe.core.dataset.DatasetRegistry datasets = dev.loupe.core.dataset.DatasetRegistry.empty();
   private volatile boolean closed;
 
   /**
@@ -82,6 +83,11 @@ public final class JobManager implements AutoCloseable {
   /** A manager without an event bus. */
   public JobManager(MethodCatalog catalog, Path defaultRunDir, int workerThreads) {
     this(catalog, defaultRunDir, workerThreads, null);
+  }
+
+  /** The labelled token datasets offered to jobs started afterwards ({@code JobContext.dataset}). */
+  public void useDatasets(dev.loupe.core.dataset.DatasetRegistry registry) {
+    this.datasets = Objects.requireNonNull(registry, "registry");
   }
 
   /** Registers a listener for the events of every job started afterwards. */
@@ -119,7 +125,7 @@ public final class JobManager implements AutoCloseable {
         throw new IllegalStateException("job '" + id + "' is still " + existing.state());
       }
       try {
-        run = new JobRun(id, entry, config, request, runDir.resolve(id).toAbsolutePath(), vertx, listeners);
+        run = new JobRun(id, entry, config, request, runDir.resolve(id).toAbsolutePath(), vertx, listeners, datasets);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot create the directory of job '" + id + "' under " + runDir + ": "
             + e.getMessage(), e);

@@ -52,6 +52,7 @@ final class JobRun implements JobHandle {
   private volatile boolean cancelled;
   private volatile Progress lastProgress;
   private JobState state = JobState.PENDING;
+  private final dev.loupe.core.dataset.DatasetRegistry datasets;
   private String message;
   private Instant started;
   private Instant finished;
@@ -61,8 +62,9 @@ final class JobRun implements JobHandle {
   private Progress unpublishedProgress;
 
   JobRun(String id, MethodEntry entry, JobConfig config, JobRequest request, Path dir, Vertx vertx,
-      List<JobListener> globalListeners) throws IOException {
+      List<JobListener> globalListeners, dev.loupe.core.dataset.DatasetRegistry datasets) throws IOException {
     this.id = id;
+    this.datasets = datasets;
     this.entry = entry;
     this.config = config;
     this.inputs = request.inputs();
@@ -314,6 +316,16 @@ final class JobRun implements JobHandle {
     @Override
     public Set<String> inputNames() {
       return inputs.keySet();
+    }
+
+    @Override
+    public List<String> datasetNames() {
+      return datasets.names();
+    }
+
+    @Override
+    public dev.loupe.sdk.dataset.TokenDataset dataset(String name) {
+      return datasets.get(name);
     }
 
     @Override

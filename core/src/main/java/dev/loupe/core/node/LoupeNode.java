@@ -103,25 +103,18 @@ public final class LoupeNode implements AutoCloseable {
   private JobHandle resolveAndStart(String method, Map<String, Object> config, Map<String, Object> inputSpecs,
       String jobId, boolean live) {
     JobRequest.Builder req = JobRequest.builder(method).config(config).jobId(jobId).live(live);
-    List<ResolvedInput> opened = new ArrayList<>();
+    Map<String, ResolvedInput> opened = inputs.resolveAll(inputSpecs);
     try {
-      // model inputs that differ only in their hook share one harvest: the model runs once
-      Map<String, ResolvedInput> shared = NodeInputResolvers.sharedModelInputs(services, inputSpecs);
-      opened.addAll(shared.values());
-      for (Map.Entry<String, Object> in : inputSpecs.entrySet()) {
-        ResolvedInput r = shared.containsKey(in.getKey()) ? shared.get(in.getKey())
-            : inputs.resolve(in.getKey(), in.getValue());
-        if (!shared.containsKey(in.getKey())) {
-          opened.add(r);
-        }
-        req.input(in.getKey(), r.source()).inputDescription(in.getKey(), in.getValue());
+      for (Map.Entry<String, ResolvedInput> in : opened.entrySet()) {
+        ResolvedInput r = in.getValue();
+        req.input(in.getKey(), r.source()).inputDescription(in.getKey(), inputSpecs.get(in.getKey()));
         if (r.model() != null) {
           req.model(in.getKey(), r.model());
         }
       }
       return jobs.start(req.build());
     } catch (RuntimeException e) {
-      opened.forEach(r -> r.source().close());
+      opened.values().forEach(r -> r.source().close());
       throw e;
     }
   }

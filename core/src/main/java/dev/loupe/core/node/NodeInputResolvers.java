@@ -68,7 +68,8 @@ public final class NodeInputResolvers {
         .register("file", (name, spec) -> file(name, InputSpecs.validate(name, "file", FILE, spec)))
         .register("store", (name, spec) -> store(name, InputSpecs.validate(name, "store", STORE, spec)))
         .register("stream", (name, spec) -> stream(services.get(), name, InputSpecs.validate(name, "stream", STREAM, spec)))
-        .register("model", (name, spec) -> model(services.get(), name, InputSpecs.validate(name, "model", MODEL, spec)));
+        .register("model", (name, spec) -> model(services.get(), name, InputSpecs.validate(name, "model", MODEL, spec)))
+        .registerShared(specs -> countModelInputs(specs) < 2 ? Map.of() : sharedModelInputs(services.get(), specs));
   }
 
   /** {@code path} of the spec, which must exist; errors name {@code inputs.NAME.KIND.path}. */
@@ -158,6 +159,10 @@ public final class NodeInputResolvers {
       throw e;
     }
     return out;
+  }
+
+  private static long countModelInputs(Map<String, Object> specs) {
+    return specs.values().stream().filter(v -> v instanceof Map<?, ?> m && m.containsKey("model")).count();
   }
 
   private static Map<String, Object> stringKeys(Map<?, ?> m) {

@@ -48,6 +48,20 @@ public interface JobContext {
    */
   Optional<ModelSession> model(String inputName);
 
+  /** The names of the labelled token datasets the host defines (empty when it defines none). */
+  default java.util.List<String> datasetNames() {
+    return java.util.List.of();
+  }
+
+  /**
+   * The labelled token dataset named {@code name} (see {@link dev.loupe.sdk.dataset.TokenDataset}).
+   *
+   * @throws IllegalArgumentException naming the dataset and the ones defined when there is none
+   */
+  default dev.loupe.sdk.dataset.TokenDataset dataset(String name) {
+    throw new IllegalArgumentException("no dataset named '" + name + "'; this host defines " + datasetNames());
+  }
+
   /** Directory for this job's artifacts (weights, plots, reports); exists. */
   Path artifactDir();
 
