@@ -132,4 +132,23 @@ class TranscoderAttributionTest {
           3, 1)).hasMessageContaining("blocks.2.ln2.hook_normalized");
     }
   }
+
+  @Test
+  void tokenDirectionsGiveEachTokensDirectLogitEffect() {
+    try (LocalModelSession s = LocalModelSession.open("demo"); NDManager m = NDManager.newBaseManager()) {
+      int d = s.info().dModel();
+      int[] tokens = {'e', 'a', 0xC3};
+      float[] dirs = dev.loupe.sdk.sparse.LogitEffects.tokenDirections(s, tokens);
+      Random r = new Random(3);
+      float[] x = gaussian(r, d, 1f);
+      float[] logits = s.unembedDirections(m.create(x, new ai.djl.ndarray.types.Shape(1, d))).toFloatArray();
+      for (int k = 0; k < tokens.length; k++) {
+        double dot = 0;
+        for (int i = 0; i < d; i++) {
+          dot += (double) dirs[k * d + i] * x[i];
+        }
+        assertThat(dot).isCloseTo(logits[tokens[k]], org.assertj.core.data.Offset.offset(1e-3 * Math.abs(logits[tokens[k]]) + 1e-4));
+      }
+    }
+  }
 }

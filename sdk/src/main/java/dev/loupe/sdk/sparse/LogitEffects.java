@@ -100,4 +100,44 @@ public final class LogitEffects {
   private static float sign(float x, boolean top) {
     return top ? x : -x;
   }
+
+  /**
+   * The residual-stream direction of each token's logit: the vector {@code d_t} with
+   * {@code d_t . x = } the direct effect of {@code x} on the logit of token t through the final
+   * norm's linear part (gain and centring; {@link ModelSession#unembedDirections}), i.e.
+   * {@code centre(gain * W_U[:, t])}. Differences of these are the mechanistic probes of Gurnee
+   * et al. 2023 (directions read from the weights, no training data). Rows in {@code tokenIds} order,
+   * row-major [tokens, d_model].
+   *
+   * @throws UnsupportedOperationException for models without an unembedding
+   * @throws IllegalArgumentException when a token id is outside the vocabulary
+   */
+  public static float[] tokenDirections(ModelSession session, int[] tokenIds) {
+    int d = session.info().dModel();
+    int vocab = session.info().vocabSize();
+    for (int t : tokenIds) {
+      if (t < 0 || t >= vocab) {
+        throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + vocab + ")");
+      }
+    }
+    float[] out = new float[tokenIds.length * d];
+    try (NDManager m = NDManager.newBaseManager()) {
+      // the effect of each basis direction on every logit is the matrix whose columns are the d_t
+      for (int from = 0; from < d; from += CHUNK) {
+        int n = Math.min(CHUNK, d - from);
+        float[] eye = new float[n * d];
+        for (int i = 0; i < n; i++) {
+          eye[i * d + from + i] = 1;
+        }
+        float[] logits = session.unembedDirections(m.create(eye, new Shape(n, d))).toType(DataType.FLOAT32, false)
+            .toFloatArray();
+        for (int i = 0; i < n; i++) {
+          for (int k = 0; k < tokenIds.length; k++) {
+            out[k * d + from + i] = logits[i * vocab + tokenIds[k]];
+          }
+        }
+      }
+    }
+    return out;
+  }
 }
