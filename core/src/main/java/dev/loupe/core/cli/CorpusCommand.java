@@ -38,6 +38,7 @@ import picocli.CommandLine.ParentCommand;
         "  PATH                    a .txt file (blank-line separated documents),",
         "                          .jsonl (field 'text') or a directory of .txt files",
         "  PATH:validation         one split of a local corpus",
+        "  REF:shuffled[@SEED]     any of these, documents in a seeded random order",
         "Languages (ISO 639-1): bg cs da de el en es et fi fr hu it lt lv nl pl pt",
         "  ro sk sl sv. Filtered corpora keep the document ids of the whole corpus."},
     subcommands = {CorpusCommand.Info.class, CorpusCommand.Label.class})
