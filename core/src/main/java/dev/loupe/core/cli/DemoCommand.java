@@ -55,6 +55,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-sae", description = "skip training the sparse autoencoder (when the sae plugin is installed)")
   boolean noSae;
 
+  @Option(names = "--no-crosscoder",
+      description = "skip the crosscoder between demo and its French fine-tune demo-ft (when the crosscoder plugin is installed)")
+  boolean noCrosscoder;
+
   @Option(names = "--method", paramLabel = "ID", description = "analysis method run on every hook (default: ${DEFAULT-VALUE})")
   String method = "activation-stats";
 
@@ -111,6 +115,7 @@ final class DemoCommand implements Callable<Integer> {
         throw new LoupeCli.CliException(LoupeCli.JOB_FAILED, "harvest " + done.state() + ": " + done.message());
       }
       Map<String, Object> sae = trainSae(node, runDir, hooks, storedRows, err);
+      Map<String, Object> diff = diffWithFineTune(node, runDir, hooks.get(hooks.size() / 2), err);
       Map<String, Map<String, Object>> stats = new LinkedHashMap<>();
       for (Map.Entry<String, JobStatus> e : ends.entrySet()) {
         JobStatus s = e.getValue();
@@ -119,7 +124,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         stats.put(e.getKey(), readResult(s.artifactDir().resolve("results").resolve("stats.json")));
       }
-      Path report = DemoReport.write(runDir, info, model, done, seconds, stats, storedRows, ends, sae);
+      Path report = DemoReport.write(runDir, info, model, done, seconds, stats, storedRows, ends, sae, diff);
       o.println();
       o.printf("Loupe demo: %s on %,d Europarl tokens in %.1f s (%,.0f tokens/s), %d hooks x 2 consumers%n",
           model, done.tokensDone(), seconds, done.tokensDone() / seconds, hooks.size());
@@ -134,6 +139,20 @@ final class DemoCommand implements Callable<Integer> {
             + "never fired on held-out rows %.1f%%%n", sae.get("hook"), sae.get("k"), sae.get("d_sae"),
             ((Number) sae.get("steps")).longValue(), ((Number) sae.get("eval_fve")).doubleValue(),
             ((Number) sae.get("eval_l0")).doubleValue(), 100 * ((Number) sae.get("eval_dead_fraction")).doubleValue());
+      }
+      if (diff != null) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> counts = (Map<String, Object>) diff.get("counts");
+        o.printf("crosscoder demo vs demo-ft on %s: %s latents, FVE %.3f; %s demo-only, %s shared, %s demo-ft-only, "
+            + "%s mixed (relative decoder norm)%n", diff.get("hook"), diff.get("d_sae"),
+            ((Number) diff.get("eval_fve")).doubleValue(), counts.get("a_only"), counts.get("shared"),
+            counts.get("b_only"), counts.get("mixed"));
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> examples = (List<Map<String, Object>>) diff.get("exclusive_examples");
+        for (Map<String, Object> e : examples) {
+          o.printf("  %-12s latent %4s (density %.3f): %s%n", e.get("side"), e.get("latent"),
+              ((Number) e.get("density")).doubleValue(), e.get("example"));
+        }
       }
       o.println("report: " + report);
       o.flush();
@@ -179,6 +198,100 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, Object> summary = readResult(end.artifactDir().resolve("results").resolve("summary.json"));
     summary.put("artifacts", runDir.relativize(end.artifactDir()).toString());
     return summary;
+  }
+
+  /**
+   * Trains a crosscoder (the {@code crosscoder} plugin, when installed) on the demo model and its
+   * French fine-tune demo-ft at {@code hook}, on shuffled Europarl so every language is held out,
+   * and returns its diff summary with the most frequent robust exclusive latents of each side and
+   * an example context of each; null when skipped.
+   */
+  private Map<String, Object> diffWithFineTune(LoupeNode node, Path runDir, String hook, PrintWriter err)
+      throws Exception {
+    if (noCrosscoder || !model.equals("demo")
+        || node.plugins().methods().stream().noneMatch(m -> m.id().equals("crosscoder"))) {
+      return null;
+    }
+    int evalRows = (int) Math.min(16_384, tokens / 10);
+    if (evalRows < 64) {
+      err.println("demo: too few tokens (" + tokens + ") to train a crosscoder; skipped");
+      return null;
+    }
+    err.println("demo: training a crosscoder on demo and demo-ft (fine-tuned on French) at " + hook + " over "
+        + String.format("%,d", tokens) + " shuffled Europarl tokens");
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("activation", "relu");
+    config.put("l1", 2.0);
+    config.put("l1_warmup_steps", 300L);
+    config.put("expansion", 4);
+    config.put("batch_size", 1024);
+    config.put("epochs", 4);
+    config.put("lr", 0.001);
+    config.put("eval_rows", evalRows);
+    config.put("eval_every", 0L);
+    config.put("checkpoint_every", 0L);
+    config.put("top_examples", 5);
+    config.put("context_tokens", 16);
+    Map<String, Object> inputs = new LinkedHashMap<>();
+    for (String[] src : new String[][] {{"demo", "demo"}, {"demo-ft", "demo-ft"}}) {
+      inputs.put(src[0], Map.of("model", Map.of("model", src[1], "corpus", "europarl:shuffled", "hook", hook,
+          "tokens", tokens, "ctx", 256)));
+    }
+    JobHandle job = node.startJob("crosscoder", config, inputs, "crosscoder-demo-vs-demo-ft");
+    JobStatus end = job.completion().get(15, TimeUnit.MINUTES);
+    if (end.state() != JobState.SUCCEEDED) {
+      throw new LoupeCli.CliException(LoupeCli.JOB_FAILED, "job " + end.jobId() + " " + end.state() + ": " + end.message());
+    }
+    Path results = end.artifactDir().resolve("results");
+    Map<String, Object> summary = readResult(results.resolve("summary.json"));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> diff = (Map<String, Object>) summary.get("diff");
+    Map<String, Object> out = new LinkedHashMap<>(diff);
+    out.put("hook", hook);
+    out.put("d_sae", summary.get("d_sae"));
+    out.put("eval_fve", summary.get("eval_fve"));
+    out.put("artifacts", runDir.relativize(end.artifactDir()).toString());
+    List<Map<String, Object>> latents = JSON.readValue(results.resolve("latents.json").toFile(),
+        new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() { });
+    List<Map<String, Object>> features = JSON.readValue(results.resolve("features.json").toFile(),
+        new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() { });
+    dev.loupe.sdk.model.ModelSession tokenizer = node.services().session(node.services().sessionFor("demo"))
+        .orElseThrow();
+    List<Map<String, Object>> examples = new ArrayList<>();
+    for (String side : List.of("a_only", "b_only")) {
+      latents.stream()
+          .filter(l -> side.equals(l.get("category")) && !Boolean.TRUE.equals(l.get("flagged")))
+          .sorted((x, y) -> Double.compare(((Number) y.get("density")).doubleValue(),
+              ((Number) x.get("density")).doubleValue()))
+          .limit(3)
+          .forEach(l -> {
+            int j = ((Number) l.get("latent")).intValue();
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("side", side.equals("a_only") ? "demo-only" : "demo-ft-only");
+            e.put("latent", j);
+            e.put("density", l.get("density"));
+            e.put("example", exampleText(features.get(j), tokenizer));
+            examples.add(e);
+          });
+    }
+    out.put("exclusive_examples", examples);
+    return out;
+  }
+
+  /** A latent's top example as text: its window with the example token in brackets. */
+  @SuppressWarnings("unchecked")
+  private static String exampleText(Map<String, Object> feature, dev.loupe.sdk.model.ModelSession tokenizer) {
+    List<Map<String, Object>> top = (List<Map<String, Object>>) feature.get("top");
+    if (top == null || top.isEmpty() || !(top.get(0).get("window") instanceof Map<?, ?> w)) {
+      return "(no held-out example)";
+    }
+    List<Number> toks = (List<Number>) w.get("tokens");
+    int focus = ((Number) w.get("focus")).intValue();
+    int[] before = toks.subList(0, focus).stream().mapToInt(Number::intValue).toArray();
+    int[] at = {toks.get(focus).intValue()};
+    int[] after = toks.subList(focus + 1, toks.size()).stream().mapToInt(Number::intValue).toArray();
+    return (tokenizer.decode(before) + "[" + tokenizer.decode(at) + "]" + tokenizer.decode(after))
+        .replace('\n', ' ');
   }
 
   @SuppressWarnings("unchecked")

@@ -16,7 +16,7 @@ final class DemoReport {
 
   static Path write(Path runDir, ModelInfo info, String model, Harvest harvest, double seconds,
       Map<String, Map<String, Object>> stats, Map<String, Long> storedRows, Map<String, JobStatus> jobs,
-      Map<String, Object> sae) throws IOException {
+      Map<String, Object> sae, Map<String, Object> diff) throws IOException {
     StringBuilder h = new StringBuilder();
     h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Loupe demo</title><style>")
         .append("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}")
@@ -73,11 +73,55 @@ final class DemoReport {
           .append("\"><code>").append(esc(dir)).append("/sae</code></a>; per-latent examples in <a href=\"")
           .append(esc(dir + "/results/features.json")).append("\">features.json</a>.</p>");
     }
+    if (diff != null) {
+      h.append(diffSection(diff));
+    }
     h.append("<p>Artifacts: <code>jobs/</code> (each job's config.json, metrics.jsonl, results/, report.md), "
         + "<code>stores/</code> (sharded safetensors activation stores).</p></body></html>");
     Path file = runDir.resolve("report.html");
     AtomicFiles.write(file, h.toString().getBytes(StandardCharsets.UTF_8));
     return file;
+  }
+
+  /** The crosscoder between demo and demo-ft: category counts, the relative-norm histogram, exclusive latents. */
+  @SuppressWarnings("unchecked")
+  private static String diffSection(Map<String, Object> diff) {
+    StringBuilder h = new StringBuilder();
+    Map<String, Object> counts = (Map<String, Object>) diff.get("counts");
+    String dir = String.valueOf(diff.get("artifacts"));
+    h.append("<h2>Model diff: <code>demo</code> vs <code>demo-ft</code> at <code>").append(esc(String.valueOf(diff.get("hook"))))
+        .append("</code></h2><p>A crosscoder (L1 on summed decoder norms, ").append(diff.get("d_sae"))
+        .append(" latents) trained by the <code>crosscoder</code> plugin on both models' activations of the same "
+            + "shuffled Europarl tokens; demo-ft is demo fine-tuned on French. Each latent's relative decoder norm "
+            + "‖d<sub>demo-ft</sub>‖ / (‖d<sub>demo</sub>‖ + ‖d<sub>demo-ft</sub>‖) says which model writes it.</p>")
+        .append("<table><tr><th>demo only</th><th>shared</th><th>demo-ft only</th><th>mixed</th><th>never fired</th></tr><tr>");
+    for (String k : List.of("a_only", "shared", "b_only", "mixed", "never_fired")) {
+      h.append("<td>").append(counts.get(k)).append("</td>");
+    }
+    h.append("</tr></table>");
+    Map<String, Object> hist = (Map<String, Object>) diff.get("relative_norm_histogram");
+    List<Number> c = (List<Number>) hist.get("counts");
+    long max = c.stream().mapToLong(Number::longValue).max().orElse(1);
+    h.append("<svg width=\"420\" height=\"130\" xmlns=\"http://www.w3.org/2000/svg\">");
+    for (int i = 0; i < c.size(); i++) {
+      double bh = 100.0 * c.get(i).longValue() / Math.max(1, max);
+      h.append(String.format(java.util.Locale.ROOT, "<rect x=\"%d\" y=\"%.1f\" width=\"18\" height=\"%.1f\" fill=\"%s\"/>",
+          10 + 20 * i, 105 - bh, bh, i < 2 ? "#c0392b" : i >= c.size() - 2 ? "#2471a3" : "#888"));
+    }
+    h.append("<text x=\"10\" y=\"122\" font-size=\"11\">0: demo only</text><text x=\"330\" y=\"122\" font-size=\"11\">"
+        + "1: demo-ft only</text></svg>");
+    List<Map<String, Object>> ex = (List<Map<String, Object>>) diff.get("exclusive_examples");
+    if (!ex.isEmpty()) {
+      h.append("<p>Most frequent exclusive latents that Latent Scaling does not flag (their top held-out example):</p><ul>");
+      for (Map<String, Object> e : ex) {
+        h.append("<li>").append(esc(String.valueOf(e.get("side")))).append(" latent ").append(e.get("latent"))
+            .append(": <code>").append(esc(String.valueOf(e.get("example")))).append("</code></li>");
+      }
+      h.append("</ul>");
+    }
+    h.append("<p>Details: <a href=\"").append(esc(dir + "/report.md")).append("\">report.md</a>, <a href=\"")
+        .append(esc(dir + "/results/latents.json")).append("\">latents.json</a>.</p>");
+    return h.toString();
   }
 
   static String topDims(Map<String, Object> stats) {
