@@ -1,37 +1,24 @@
 package dev.loupe.core.cli;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.loupe.core.corpus.Corpora;
-import dev.loupe.core.corpus.Document;
-import dev.loupe.core.corpus.TokenWindow;
-import dev.loupe.core.corpus.TokenWindows;
 import dev.loupe.core.hub.HfHub;
 import dev.loupe.core.hub.HubOptions;
 import dev.loupe.core.hub.HubRef;
+import dev.loupe.core.coder.CoderEvaluation;
 import dev.loupe.core.session.LocalModelSession;
-import dev.loupe.sdk.model.RunResult;
 import dev.loupe.sdk.sparse.SparseCoder;
 import dev.loupe.sdk.sparse.SparseCoderFiles;
-import dev.loupe.sdk.sparse.SparseMetrics;
-import dev.loupe.sdk.sparse.SpliceEvaluator;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -223,130 +210,17 @@ final class SaeCommand implements Callable<Integer> {
       PrintWriter err = sae.parent.spec.commandLine().getErr();
       try (NDManager m = NDManager.newBaseManager(); LocalModelSession session = LocalModelSession.open(model)) {
         SparseCoderFiles.Loaded loaded = load(ref, m);
-        SparseCoder coder = loaded.coder();
-        if (coder.sources() > 1) {
-          throw new LoupeCli.CliException(LoupeCli.USAGE, "'" + ref + "' is a crosscoder over " + coder.sources()
-              + " sources, not one hook of one model; its evaluation is part of `loupe job crosscoder`");
-        }
-        String h = hook != null ? hook : loaded.info().hookName();
-        if (h == null) {
-          throw new LoupeCli.CliException(LoupeCli.USAGE, "SAE '" + ref + "' names no hook in cfg.json; pass --hook");
-        }
-        int width = checkedWidth(session, h, coder.dIn(), "d_in");
-        // a transcoder reads one hook and predicts (and, spliced, replaces) another
-        String out2 = coder.layout().autoencoder() ? null : hookOut != null ? hookOut : loaded.info().hookNameOut();
-        if (!coder.layout().autoencoder() && out2 == null) {
-          throw new LoupeCli.CliException(LoupeCli.USAGE, "transcoder '" + ref
-              + "' names no output hook in cfg.json (hook_name_out); pass --hook-out");
-        }
-        int widthOut = out2 == null ? 0 : checkedWidth(session, out2, coder.dOut(), "d_out");
-        int window = ctx > 0 ? Math.min(ctx, session.info().maxContext()) : session.info().maxContext();
-        List<int[]> windows = windows(session, window);
-        long total = windows.stream().mapToLong(w -> w.length).sum();
-        err.printf(Locale.ROOT, "evaluating %s on %s at %s: %d tokens in %d windows%n", ref, model, h, total,
-            windows.size());
-        err.flush();
-        float[] rows = new float[Math.toIntExact(total * width)];
-        float[] targets = out2 == null ? null : new float[Math.toIntExact(total * widthOut)];
-        int filled = 0;
-        int filledOut = 0;
-        for (int from = 0; from < windows.size(); from += 8) {
-          int[][] batch = windows.subList(from, Math.min(windows.size(), from + 8)).toArray(new int[0][]);
-          try (RunResult r = session.run(batch, out2 == null ? Set.of(h) : Set.of(h, out2))) {
-            filled = copyRows(r, h, batch, width, rows, filled);
-            if (out2 != null) {
-              filledOut = copyRows(r, out2, batch, widthOut, targets, filledOut);
-            }
-          }
-        }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("sae", ref);
-        out.put("model", model);
-        out.put("hook", h);
-        if (out2 != null) {
-          out.put("hook_out", out2);
-        }
-        out.put("kind", coder.layout().kind());
-        out.put("corpus", corpus);
-        out.put("d_sae", coder.dSae());
-        SparseMetrics.Evaluation e = SparseMetrics.evaluate(coder, m.create(rows, new Shape(total, width)),
-            targets == null ? null : m.create(targets, new Shape(total, widthOut)));
-        double[] density = e.density();
-        out.put("tokens", e.rows());
-        out.put("skipped_rows", e.skippedRows());
-        out.put("fve", e.fve());
-        out.put("mse", e.mse());
-        out.put("l0", e.l0());
-        out.put("dead_fraction", SparseMetrics.deadFraction(density));
-        out.put("dense_fraction", SparseMetrics.denseFraction(density, 0.1));
-        if (spliceWindows > 0 && session.info().causal()) {
-          SpliceEvaluator.Result s = SpliceEvaluator.evaluate(session,
-              windows.subList(0, Math.min(spliceWindows, windows.size())), new SpliceEvaluator.Splice(h,
-                  out2 == null ? h : out2, a -> {
-                    Shape shape = a.getShape();
-                    NDArray flat = a.reshape(-1, shape.get(shape.dimension() - 1));
-                    return coder.forward(flat).get(1).reshape(shape.slice(0, shape.dimension() - 1).add(coder.dOut()));
-                  }), 8);
-          out.put("splice_windows", s.sequences());
-          out.put("clean_loss", s.cleanLoss());
-          out.put("spliced_loss", s.splicedLoss());
-          out.put("zero_ablated_loss", s.ablatedLoss());
-          out.put("loss_recovered", s.lossRecovered());
-          out.put("kl_divergence", s.klDivergence());
+        Map<String, Object> out;
+        try {
+          out = CoderEvaluation.evaluate(loaded, ref, session, model, hook, hookOut, corpus, tokens, ctx, spliceWindows,
+              err);
+        } catch (IllegalArgumentException e) {
+          throw new LoupeCli.CliException(LoupeCli.USAGE, e.getMessage());
         }
         print(sae.parent.spec.commandLine().getOut(), json, out);
         return LoupeCli.OK;
       }
     }
 
-    private int checkedWidth(LocalModelSession session, String h, int expected, String what) {
-      if (!session.info().hookWidths().containsKey(h)) {
-        throw new LoupeCli.CliException(LoupeCli.USAGE, "model '" + model + "' has no hook '" + h
-            + "'; see `loupe model info " + model + "`");
-      }
-      int width = session.info().hookWidth(h);
-      if (width != expected) {
-        throw new LoupeCli.CliException(LoupeCli.USAGE, "coder '" + ref + "' has " + what + " " + expected
-            + " but hook '" + h + "' of model '" + model + "' has width " + width);
-      }
-      return width;
-    }
-
-    /** Appends each sequence's valid rows of a captured hook to {@code into}; returns the new fill. */
-    private static int copyRows(RunResult r, String h, int[][] batch, int width, float[] into, int filled) {
-      float[] a = r.activation(h).toType(DataType.FLOAT32, false).toFloatArray();
-      int seq = (int) r.activation(h).getShape().get(1);
-      for (int b = 0; b < batch.length; b++) {
-        System.arraycopy(a, b * seq * width, into, filled, batch[b].length * width);
-        filled += batch[b].length * width;
-      }
-      return filled;
-    }
-
-    private List<int[]> windows(LocalModelSession session, int window) {
-      List<int[]> out = new ArrayList<>();
-      long have = 0;
-      Stream<Document> docs;
-      try {
-        docs = Corpora.open(corpus);
-      } catch (IllegalArgumentException e) {
-        throw new LoupeCli.CliException(LoupeCli.USAGE, "--corpus: " + e.getMessage());
-      }
-      try (Stream<TokenWindow> ws = TokenWindows.of(docs, session::encode, window)) {
-        Iterator<TokenWindow> it = ws.iterator();
-        while (have < tokens && it.hasNext()) {
-          int[] t = it.next().tokens();
-          if (have + t.length > tokens) {
-            t = java.util.Arrays.copyOf(t, (int) (tokens - have));
-          }
-          out.add(t);
-          have += t.length;
-        }
-      }
-      if (have == 0) {
-        throw new LoupeCli.CliException(LoupeCli.USAGE, "--corpus " + corpus + " holds no text");
-      }
-      return out;
-    }
   }
 }
