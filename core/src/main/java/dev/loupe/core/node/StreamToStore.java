@@ -19,7 +19,7 @@ public final class StreamToStore {
    * Subscribes to {@code streamId} now (so a harvest waiting for consumers counts this one) and
    * writes every batch to a new store in {@code dir}.
    *
-   * @return completes with the rows written, or exceptionally with an {@link ActivationSourceException}
+   * @return completes with the rows written once the store is complete on disk, or exceptionally with an {@link ActivationSourceException}
    *     naming the store when the stream fails or the store cannot be written
    */
   public static CompletableFuture<Long> start(Vertx vertx, String streamId, Path dir, String modelId, String hook,
@@ -29,12 +29,15 @@ public final class StreamToStore {
     CompletableFuture<Long> done = new CompletableFuture<>();
     Thread t = new Thread(() -> {
       long rows = 0;
-      try (in; StoreWriter w = ActivationStore.create(dir, modelId, hook, width, options)) {
-        ActivationBatch b;
-        while ((b = in.next()) != null) {
-          w.accept(b);
-          rows += b.rows();
+      try (in) {
+        try (StoreWriter w = ActivationStore.create(dir, modelId, hook, width, options)) {
+          ActivationBatch b;
+          while ((b = in.next()) != null) {
+            w.accept(b);
+            rows += b.rows();
+          }
         }
+        // only once the writer is closed: its last shard and the manifest listing it are on disk
         done.complete(rows);
       } catch (Exception e) {
         done.completeExceptionally(new ActivationSourceException("writing activation store " + dir + " for " + hook
