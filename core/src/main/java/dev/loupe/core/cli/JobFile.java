@@ -119,7 +119,8 @@ final class JobFile {
     }
   }
 
-  private static Object scalar(String text) {
+  /** A command-line value parsed as a YAML scalar (numbers stay numbers); the text itself when it is not one. */
+  static Object scalar(String text) {
     try {
       Object v = YAML.readValue(text.isEmpty() ? "\"\"" : text, Object.class);
       return v instanceof Map<?, ?> || v instanceof List<?> ? v : v == null ? text : v;

@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
     description = "Interpretability platform for transformer language models.",
     subcommands = {PluginsCommand.class, JobCommand.class, HarvestCommand.class, StoreCommand.class, ServeCommand.class,
         DemoCommand.class, BenchCommand.class, ModelsCommand.class, ModelCommand.class, TraceCommand.class,
-        GenerateCommand.class, TrainLmCommand.class, CorpusCommand.class, SaeCommand.class, DatasetsCommand.class,
+        GenerateCommand.class, TrainLmCommand.class, CorpusCommand.class, SaeCommand.class, DatasetsCommand.class, RunCommand.class,
         CommandLine.HelpCommand.class})
 public final class LoupeCli implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(LoupeCli.class);
