@@ -86,7 +86,8 @@ public final class PluginHost implements MethodCatalog, AutoCloseable {
         return e;
       }
     }
-    throw new UnknownMethodException(id, methods.stream().map(MethodEntry::id).toList());
+    // The method may belong to a plugin that failed to load: its reason is the useful part.
+    throw new UnknownMethodException(id, methods.stream().map(MethodEntry::id).toList(), failures);
   }
 
   /** Plugins and methods that could not be used, in the order they were met. */

@@ -43,6 +43,19 @@ class PluginHostTest {
   }
 
   @Test
+  void anUnknownMethodNamesThePluginsThatFailedToLoad() throws Exception {
+    zip("future.zip", "plugin.properties",
+        "plugin.id=future\nplugin.version=1.0.0\nplugin.class=x.Y\nplugin.requires=>=99.0.0\n");
+    try (PluginHost host = host()) {
+      assertThatThrownBy(() -> host.method("future-method"))
+          .isInstanceOf(UnknownMethodException.class)
+          .hasMessageContaining("unknown method 'future-method'")
+          .hasMessageContaining("1 plugin failed to load: future (" + dir.resolve("future.zip") + "): requires Loupe SDK "
+              + ">=99.0.0 but this Loupe has SDK " + host.systemVersion());
+    }
+  }
+
+  @Test
   void aMissingPluginDirectoryIsSkipped() {
     try (PluginHost host = PluginHost.builder().pluginDir(dir.resolve("absent")).extractDir(extract).build()) {
       assertThat(host.failures()).isEmpty();
