@@ -113,6 +113,39 @@ class PipelineCliTest {
   }
 
   @Test
+  @Timeout(180)
+  void resumingAfterAFailedStepKeepsEarlierStepsAndRerunsTheFailedOne() throws Exception {
+    // the job reads a store the harvest did not make: it fails at run time, not in the check
+    Path file = Files.writeString(home.resolve("stats.yaml"), """
+        vars: {read: blocks.3.hook_resid_post}
+        steps:
+          - id: acts
+            harvest: {model: demo, hooks: [blocks.0.hook_resid_post], tokens: 3000, ctx: 64}
+          - id: stats
+            job:
+              method: activation-stats
+              inputs: {main: {store: {path: "${steps.acts.dir}/${read}"}}}
+        """);
+    Path dir = home.resolve("stats-out");
+    assertThat(run(file.toString(), "--out", dir.toString())).isEqualTo(LoupeCli.JOB_FAILED);
+    assertThat(err.toString()).contains("step stats").contains("blocks.3.hook_resid_post").doesNotContain("\tat ");
+    JsonNode state = JSON.readTree(dir.resolve("pipeline-state.json").toFile());
+    assertThat(state.at("/steps/acts/state").asText()).isEqualTo("done");
+    assertThat(state.at("/steps/stats/state").asText()).isEqualTo("failed");
+    assertThat(dir.resolve("acts/blocks.0.hook_resid_post/manifest.json")).isRegularFile();
+    long harvested = Files.getLastModifiedTime(dir.resolve("acts/blocks.0.hook_resid_post/manifest.json")).toMillis();
+
+    assertThat(run(file.toString(), "--out", dir.toString(), "--resume", "--set", "read=blocks.0.hook_resid_post"))
+        .as(err.toString()).isZero();
+    assertThat(out.toString() + err.toString()).contains("acts (harvest) skipped");
+    assertThat(Files.getLastModifiedTime(dir.resolve("acts/blocks.0.hook_resid_post/manifest.json")).toMillis())
+        .isEqualTo(harvested);
+    state = JSON.readTree(dir.resolve("pipeline-state.json").toFile());
+    assertThat(state.at("/steps/stats/state").asText()).isEqualTo("done");
+    assertThat(dir.resolve("jobs/stats/results/stats.json")).isRegularFile();
+  }
+
+  @Test
   void theShippedPipelinesPassTheCheck() throws Exception {
     try (var files = Files.list(PluginFixtures.repoRoot().resolve("config/pipelines"))) {
       for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
