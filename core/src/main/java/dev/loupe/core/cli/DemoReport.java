@@ -72,6 +72,13 @@ final class DemoReport {
           .append("</table><p>Weights in the SAELens layout: <a href=\"").append(esc(dir + "/sae"))
           .append("\"><code>").append(esc(dir)).append("/sae</code></a>; per-latent examples in <a href=\"")
           .append(esc(dir + "/results/features.json")).append("\">features.json</a>.</p>");
+      // the plugin's own plots (PNG beside an SVG), linked rather than inlined
+      for (String plot : java.util.List.of("loss", "fve", "density", "decoder_norms")) {
+        if (java.nio.file.Files.isRegularFile(runDir.resolve(dir).resolve("plots/" + plot + ".png"))) {
+          h.append("<img style=\"max-width:48%\" src=\"").append(esc(dir + "/plots/" + plot + ".png"))
+              .append("\" alt=\"").append(plot).append("\">");
+        }
+      }
     }
     if (diff != null) {
       h.append(diffSection(diff));

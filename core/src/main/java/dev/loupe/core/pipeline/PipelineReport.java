@@ -2,7 +2,7 @@ package dev.loupe.core.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.core.report.Plots;
+import dev.loupe.sdk.report.Plots;
 import dev.loupe.sdk.io.AtomicFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -100,6 +100,20 @@ final class PipelineReport {
       h.append("</table><p>All results: <a href=\"").append(esc(rel(dir, jobDir.resolve("results"))))
           .append("\">results/</a>.</p>");
     }
+    List<Path> own = jobPlots(jobDir.resolve("plots"));
+    if (!own.isEmpty()) {
+      // the method drew its own plots (training curves, density and decoder-norm histograms, ...)
+      for (Path png : own) {
+        Path svg = png.resolveSibling(png.getFileName().toString().replaceFirst("\\.png$", ".svg"));
+        h.append("<p><img src=\"").append(esc(rel(dir, png))).append("\" alt=\"")
+            .append(esc(png.getFileName().toString())).append("\">");
+        if (Files.isRegularFile(svg)) {
+          h.append(" <a href=\"").append(esc(rel(dir, svg))).append("\">SVG</a>");
+        }
+        h.append("</p>");
+      }
+      return;
+    }
     Path metrics = jobDir.resolve("metrics.jsonl");
     if (Files.isRegularFile(metrics)) {
       Map<String, List<double[]>> curves = readMetrics(metrics);
@@ -120,6 +134,23 @@ final class PipelineReport {
               .append("\"> <a href=\"").append(esc(rel(dir, r.svg()))).append("\">SVG</a></p>");
         }
       }
+    }
+  }
+
+  /** The PNGs in a job's plots/ folder: training curves first, then the rest by name. */
+  static List<Path> jobPlots(Path plotsDir) throws IOException {
+    if (!Files.isDirectory(plotsDir)) {
+      return List.of();
+    }
+    List<String> first = List.of("loss", "fve", "l0", "dead_fraction", "density", "decoder_norms");
+    try (var files = Files.list(plotsDir)) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".png")).sorted((a, b) -> {
+        String na = a.getFileName().toString().replaceFirst("\\.png$", "");
+        String nb = b.getFileName().toString().replaceFirst("\\.png$", "");
+        int ia = first.indexOf(na) < 0 ? first.size() : first.indexOf(na);
+        int ib = first.indexOf(nb) < 0 ? first.size() : first.indexOf(nb);
+        return ia != ib ? Integer.compare(ia, ib) : na.compareTo(nb);
+      }).toList();
     }
   }
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.loupe.core.report.Plots;
+import dev.loupe.sdk.report.Plots;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;

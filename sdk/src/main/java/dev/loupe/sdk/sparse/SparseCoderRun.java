@@ -256,8 +256,17 @@ public final class SparseCoderRun {
   }
 
   /** What a finished run leaves for the method's own analysis; the caller closes the trainer. */
+  /**
+   * What a run left: the trainer (and its coder), the held-out rows, the final held-out
+   * evaluation, the last step's metrics, the model the rows came from, whether it resumed, and
+   * every metrics row this run logged (each with its {@code step}; after a resume only the rows
+   * logged since).
+   */
   public record Result(SparseCoderTrainer trainer, HeldOut heldOut, SparseMetrics.Evaluation evaluation,
-      StepMetrics lastStep, String modelId, boolean resumed) {
+      StepMetrics lastStep, String modelId, boolean resumed, List<Map<String, Object>> metrics) {
+    public Result {
+      metrics = List.copyOf(metrics);
+    }
   }
 
   private final JobContext ctx;
@@ -271,6 +280,7 @@ public final class SparseCoderRun {
   private final HeldOut held;
   private final TokenContext tokenContext;
   private final List<float[]> replay = new ArrayList<>();
+  private final List<Map<String, Object>> history = new ArrayList<>();
   private int replayRows;
   private final float[] batch;
   private int batchRows;
@@ -344,7 +354,7 @@ public final class SparseCoderRun {
     }
     try {
       read();
-      return new Result(trainer, held, finalEvaluation(), last, modelId, resumed);
+      return new Result(trainer, held, finalEvaluation(), last, modelId, resumed, history);
     } catch (Exception | Error e) {
       trainer.close();
       throw e;
@@ -500,10 +510,10 @@ public final class SparseCoderRun {
     long step = trainer.step();
     ctx.progress(step, plannedSteps, "steps");
     if (step % s.metricsEvery() == 0) {
-      ctx.metrics(step, trainingMetrics(m));
+      log(step, trainingMetrics(m));
     }
     if (s.evalEvery() > 0 && step % s.evalEvery() == 0) {
-      ctx.metrics(step, evalMetrics(evaluate()));
+      log(step, evalMetrics(evaluate()));
     }
     if (s.checkpointEvery() > 0 && step % s.checkpointEvery() == 0) {
       try {
@@ -525,8 +535,17 @@ public final class SparseCoderRun {
   private SparseMetrics.Evaluation finalEvaluation() {
     ctx.checkCancelled();
     SparseMetrics.Evaluation eval = evaluate();
-    ctx.metrics(trainer.step(), evalMetrics(eval));
+    log(trainer.step(), evalMetrics(eval));
     return eval;
+  }
+
+  /** Logs a metrics row to the job and keeps it for the plots. */
+  private void log(long step, Map<String, Double> row) {
+    ctx.metrics(step, row);
+    Map<String, Object> kept = new LinkedHashMap<>();
+    kept.put("step", step);
+    kept.putAll(row);
+    history.add(kept);
   }
 
   private Map<String, Double> trainingMetrics(StepMetrics m) {

@@ -62,6 +62,9 @@ class DemoCliTest {
     assertThat(sae.get("eval_rows").asLong()).isEqualTo(300);
     assertThat(sae.get("eval_l0").asDouble()).isLessThanOrEqualTo(16.0);
     assertThat(runDir.resolve("jobs/sae-blocks-2-hook_resid_post/sae/sae_weights.safetensors")).isRegularFile();
+    // the sae plugin's plots, shown in the report
+    assertThat(runDir.resolve("jobs/sae-blocks-2-hook_resid_post/plots/density.png")).isRegularFile();
+    assertThat(html).contains("src=\"jobs/sae-blocks-2-hook_resid_post/plots/density.png\"");
     // demo against its French fine-tune, on the same tokens
     assertThat(out.toString()).containsPattern("crosscoder demo vs demo-ft on blocks\\.2\\.hook_resid_post: 768 latents");
     assertThat(html).contains("Model diff: <code>demo</code> vs <code>demo-ft</code>");

@@ -74,7 +74,8 @@ class PipelineCliTest {
     assertThat(check.get("fve").asDouble()).isBetween(0.0, 1.0);
     assertThat(check.get("splice_windows").asInt()).isEqualTo(4);
     String report = Files.readString(dir.resolve("report.html"));
-    assertThat(report).contains("tiny SAE at blocks.1.hook_resid_post").contains("acts").contains("check");
+    assertThat(report).contains("tiny SAE at blocks.1.hook_resid_post").contains("acts").contains("check")
+        .contains("jobs/sae/plots/loss.png").contains("jobs/sae/plots/density.png");
     JsonNode state = JSON.readTree(dir.resolve("pipeline-state.json").toFile());
     for (String id : List.of("acts", "sae", "check", "report")) {
       assertThat(state.at("/steps/" + id + "/state").asText()).as(id).isEqualTo("done");

@@ -11,6 +11,7 @@ import dev.loupe.sdk.method.AnalysisMethod;
 import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.method.MethodInfo;
 import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.sparse.CoderPlots;
 import dev.loupe.sdk.sparse.CrosscoderDiff;
 import dev.loupe.sdk.sparse.FeatureDashboards;
 import dev.loupe.sdk.sparse.FeatureExamples;
@@ -290,9 +291,35 @@ public class CrosscoderMethod implements AnalysisMethod {
     ctx.publish("latents", latentRows);
     ctx.publish("features", featureRows);
     Optional<ModelSession> session = ctx.model(src.names().get(src.b()));
-    writeReport(ctx.artifactDir().resolve("report.md"), summary, diff, latentRows, features, session);
+    Map<String, Path> plots = plots(ctx, r, latents, density, nameA, nameB);
+    writeReport(ctx.artifactDir().resolve("report.md"), summary, diff, latentRows, features, session,
+        CoderPlots.markdown(plots, ctx.artifactDir()));
     ctx.log().info("done: {} steps; held-out fve {} l0 {}; {}", r.trainer().step(), r.evaluation().fve(),
         r.evaluation().l0(), diff.get("counts"));
+  }
+
+  /** The coder's standard plots, plus the diff's: relative decoder norms and shared decoders' cosines. */
+  private static Map<String, Path> plots(JobContext ctx, SparseCoderRun.Result r, List<CrosscoderDiff.Latent> latents,
+      double[] density, String nameA, String nameB) {
+    Map<String, Path> plots = new LinkedHashMap<>(CoderPlots.writeOrWarn(ctx, r, density));
+    try {
+      Path dir = ctx.artifactDir().resolve(CoderPlots.DIR);
+      List<CrosscoderDiff.Latent> alive = latents.stream().filter(l -> density[l.index()] > 0).toList();
+      if (!alive.isEmpty()) {
+        plots.put("relative decoder norm", CoderPlots.histogram(CrosscoderDiff.relativeNorms(alive), HISTOGRAM_BINS,
+            0, 1, "relative decoder norm (0: " + nameA + " only, 1: " + nameB + " only)", "relative norm",
+            dir.resolve("relative_norm")).png());
+      }
+      double[] sharedCos = CrosscoderDiff.cosines(alive, CrosscoderDiff.Category.SHARED);
+      if (sharedCos.length > 0) {
+        plots.put("shared decoder cosine", CoderPlots.histogram(sharedCos, HISTOGRAM_BINS, -1, 1,
+            "cosine of " + nameA + " and " + nameB + " decoders, shared latents", "cosine",
+            dir.resolve("shared_cosine")).png());
+      }
+    } catch (IOException | RuntimeException e) {
+      ctx.log().warn("diff plots not written: {}", e.toString());
+    }
+    return plots;
   }
 
   static boolean exclusive(CrosscoderDiff.Category c) {
@@ -385,7 +412,8 @@ public class CrosscoderMethod implements AnalysisMethod {
 
   @SuppressWarnings("unchecked")
   private static void writeReport(Path file, Map<String, Object> summary, Map<String, Object> diff,
-      List<Map<String, Object>> latents, FeatureExamples features, Optional<ModelSession> session) throws IOException {
+      List<Map<String, Object>> latents, FeatureExamples features, Optional<ModelSession> session, String plots)
+      throws IOException {
     StringBuilder md = new StringBuilder();
     String a = (String) diff.get("a");
     String b = (String) diff.get("b");
@@ -453,6 +481,7 @@ public class CrosscoderMethod implements AnalysisMethod {
     }
     md.append("\nAll numbers are on the held-out rows (never trained on). Per-latent values are in results/latents.json;")
         .append(" weights in `").append(summary.get("coder_dir")).append("/`.\n");
+    md.append(plots);
     Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
     Files.writeString(tmp, md, StandardCharsets.UTF_8);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -173,7 +173,9 @@ class CrosscoderMethodTest {
     assertThat((Long) ls.get("robust_exclusive")).isGreaterThanOrEqualTo(ONLY_FT * 9 / 10);
     assertThat((Double) ls.get("median_nu_error")).isLessThan(0.2);
     String report = Files.readString(ctx.artifactDir().resolve("report.md"));
-    assertThat(report).contains("base vs finetuned").contains("Latent Scaling").contains("finetuned-only latents");
+    assertThat(report).contains("base vs finetuned").contains("Latent Scaling").contains("finetuned-only latents")
+        .contains("(plots/relative_norm.png)").contains("(plots/shared_cosine.png)").contains("(plots/density.png)");
+    assertThat(javax.imageio.ImageIO.read(ctx.artifactDir().resolve("plots/relative_norm.png").toFile())).isNotNull();
     assertThat(ctx.resultList("features")).hasSize(96);
   }
 

@@ -7,6 +7,7 @@ import dev.loupe.sdk.method.AnalysisMethod;
 import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.method.MethodInfo;
 import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.sparse.CoderPlots;
 import dev.loupe.sdk.sparse.FeatureDashboards;
 import dev.loupe.sdk.sparse.FeatureExamples;
 import dev.loupe.sdk.sparse.LogitEffects;
@@ -91,12 +92,13 @@ public class SaeMethod implements AnalysisMethod {
     summary.put("logit_effects", effects != null);
     ctx.publish("summary", summary);
     ctx.publish("features", SparseCoderRun.featureEntries(dashboards, effects));
-    writeReport(ctx.artifactDir().resolve("report.md"), summary);
+    Map<String, Path> plots = CoderPlots.writeOrWarn(ctx, r, heldDensity);
+    writeReport(ctx.artifactDir().resolve("report.md"), summary, CoderPlots.markdown(plots, ctx.artifactDir()));
     ctx.log().info("done: {} steps, {} rows; held-out fve {} l0 {}", r.trainer().step(), r.trainer().tokens(),
         r.evaluation().fve(), r.evaluation().l0());
   }
 
-  private static void writeReport(Path file, Map<String, Object> s) throws IOException {
+  private static void writeReport(Path file, Map<String, Object> s, String plots) throws IOException {
     StringBuilder md = new StringBuilder();
     md.append("# Sparse autoencoder: ").append(s.get("hook")).append("\n\n");
     md.append("| quantity | value |\n|---|---:|\n");
@@ -122,6 +124,7 @@ public class SaeMethod implements AnalysisMethod {
     }
     md.append("\nHeld-out metrics are on the first eval_rows rows of the input, never trained on. ")
         .append("Weights (SAELens layout) are in `").append(s.get("coder_dir")).append("/`.\n");
+    md.append(plots);
     // written beside the target and renamed, so a reader never sees half a report
     Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
     Files.writeString(tmp, md, StandardCharsets.UTF_8);

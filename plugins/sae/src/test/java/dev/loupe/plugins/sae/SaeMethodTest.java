@@ -90,7 +90,15 @@ class SaeMethodTest {
     assertThat((Double) summary.get("eval_fve")).isGreaterThan(0.8);
     assertThat((Double) summary.get("eval_l0")).isLessThanOrEqualTo(4.0);
     assertThat(ctx.metricRows()).anySatisfy(row -> assertThat(row.getValue()).containsKeys("eval_fve", "eval_l0", "eval_mse"));
-    assertThat(Files.readString(ctx.artifactDir().resolve("report.md"))).contains("eval_fve");
+    assertThat(Files.readString(ctx.artifactDir().resolve("report.md"))).contains("eval_fve")
+        .contains("![feature density](plots/density.png)").contains("(plots/loss.png)");
+    for (String plot : List.of("loss", "fve", "l0", "dead_fraction", "density", "decoder_norms")) {
+      java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(ctx.artifactDir().resolve("plots/" + plot + ".png")
+          .toFile());
+      assertThat(png).as(plot + ".png").isNotNull();
+      assertThat(png.getWidth()).isPositive();
+      assertThat(Files.readString(ctx.artifactDir().resolve("plots/" + plot + ".svg"))).contains("<svg");
+    }
   }
 
   @Test

@@ -8,6 +8,7 @@ import dev.loupe.sdk.method.AnalysisMethod;
 import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.method.MethodInfo;
 import dev.loupe.sdk.model.ModelSession;
+import dev.loupe.sdk.sparse.CoderPlots;
 import dev.loupe.sdk.sparse.FeatureDashboards;
 import dev.loupe.sdk.sparse.FeatureExamples;
 import dev.loupe.sdk.sparse.LogitEffects;
@@ -135,7 +136,9 @@ public class TranscoderMethod implements AnalysisMethod {
     }
     ctx.publish("summary", summary);
     ctx.publish("features", SparseCoderRun.featureEntries(dashboards, effects));
-    writeReport(ctx.artifactDir().resolve("report.md"), summary, attribution);
+    Map<String, Path> plots = CoderPlots.writeOrWarn(ctx, r, density);
+    writeReport(ctx.artifactDir().resolve("report.md"), summary, attribution,
+        CoderPlots.markdown(plots, ctx.artifactDir()));
     ctx.log().info("done: {} steps, {} rows; held-out fve {} l0 {}", r.trainer().step(), r.trainer().tokens(),
         r.evaluation().fve(), r.evaluation().l0());
   }
@@ -222,7 +225,7 @@ public class TranscoderMethod implements AnalysisMethod {
   }
 
   @SuppressWarnings("unchecked")
-  private static void writeReport(Path file, Map<String, Object> s, Map<String, Object> attribution)
+  private static void writeReport(Path file, Map<String, Object> s, Map<String, Object> attribution, String plots)
       throws IOException {
     StringBuilder md = new StringBuilder();
     md.append("# Transcoder: ").append(s.get("hook")).append(" -> ").append(s.get("hook_out")).append("\n\n");
@@ -270,6 +273,7 @@ public class TranscoderMethod implements AnalysisMethod {
       }
     }
     md.append("\nWeights (SAELens transcoder layout) are in `").append(s.get("coder_dir")).append("/`.\n");
+    md.append(plots);
     Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
     Files.writeString(tmp, md, StandardCharsets.UTF_8);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

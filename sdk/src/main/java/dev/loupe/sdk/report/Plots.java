@@ -1,4 +1,4 @@
-package dev.loupe.core.report;
+package dev.loupe.sdk.report;
 
 import java.awt.Color;
 import java.io.ByteArrayOutputStream;

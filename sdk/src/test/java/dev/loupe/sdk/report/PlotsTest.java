@@ -1,11 +1,11 @@
-package dev.loupe.core.report;
+package dev.loupe.sdk.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.loupe.core.report.Plots.Chart;
-import dev.loupe.core.report.Plots.Rendered;
-import dev.loupe.core.report.Plots.Series;
+import dev.loupe.sdk.report.Plots.Chart;
+import dev.loupe.sdk.report.Plots.Rendered;
+import dev.loupe.sdk.report.Plots.Series;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
