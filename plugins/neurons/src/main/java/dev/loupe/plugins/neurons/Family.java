@@ -28,6 +28,25 @@ record Family(String name, TokenDataset dataset, int positive) {
     return classes.size() == 2 ? classes.get(1 - positive) : "not " + classes.get(positive);
   }
 
+  /**
+   * An entry with {@code *} (any run of characters) as every defined name it matches, in the
+   * catalogue's order; other entries as they are.
+   *
+   * @throws IllegalArgumentException when a pattern matches nothing
+   */
+  static List<String> expand(String entry, List<String> names) {
+    if (!entry.contains("*")) {
+      return List.of(entry);
+    }
+    java.util.regex.Pattern p = java.util.regex.Pattern.compile(java.util.Arrays.stream(entry.split("\\*", -1))
+        .map(java.util.regex.Pattern::quote).collect(java.util.stream.Collectors.joining(".*")));
+    List<String> out = names.stream().filter(n -> p.matcher(n).matches()).toList();
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("config datasets: '" + entry + "' matches no dataset; defined: " + names);
+    }
+    return out;
+  }
+
   /** The datasets to sample, each with the families asked of it (one sample per dataset). */
   record Plan(TokenDataset dataset, List<Family> families) {
   }
@@ -41,9 +60,9 @@ record Family(String name, TokenDataset dataset, int positive) {
   }
 
   /**
-   * The families named by config {@code datasets}: {@code NAME} (every family of the dataset) or
-   * {@code NAME=CLASS} (that class against the rest); an empty list means every dataset the host
-   * defines. Families of one dataset share its plan, in the order first named.
+   * The families named by config {@code datasets}: {@code NAME} (every family of the dataset),
+   * {@code NAME=CLASS} (that class against the rest) or a pattern with {@code *} ({@code word:*}:
+   * every dataset whose name matches); an empty list means every dataset the host defines. Families of one dataset share its plan, in the order first named.
    *
    * @throws IllegalArgumentException naming the entry when a dataset is unknown, has fewer than two
    *     classes, has no class of that name, or when there is nothing to ask
@@ -57,9 +76,13 @@ record Family(String name, TokenDataset dataset, int positive) {
             + " name some (e.g. [french, word:Parlement]) or add definitions to config/datasets/*.yaml");
       }
     }
+    List<String> expanded = new ArrayList<>();
+    for (String entry : wanted) {
+      expanded.addAll(expand(entry.trim(), catalogue.names()));
+    }
     Map<String, TokenDataset> datasets = new LinkedHashMap<>();
     Map<String, Map<String, Family>> families = new LinkedHashMap<>();
-    for (String entry : wanted) {
+    for (String entry : expanded) {
       String spec = entry.trim();
       // a defined name wins over NAME=CLASS, so a dataset named with '=' stays reachable
       int eq = catalogue.names().contains(spec) ? -1 : spec.lastIndexOf('=');

@@ -1,7 +1,6 @@
 package dev.loupe.plugins.neurons;
 
 import dev.loupe.sdk.config.JobConfig;
-import dev.loupe.sdk.dataset.TokenDataset;
 import dev.loupe.sdk.io.AtomicFiles;
 import dev.loupe.sdk.model.ModelSession;
 import dev.loupe.sdk.sparse.FeatureExamples;
@@ -57,13 +56,12 @@ final class NeuronReport {
     this.tokens = tokens;
   }
 
-  /** Labelled rows read per class of a dataset (before balancing). */
-  void seen(TokenDataset d, long[] counts) {
+  /** Labelled rows read for a family, per side (before balancing). */
+  void seen(Family f, long[] counts) {
     Map<String, Long> m = new LinkedHashMap<>();
-    for (int c = 0; c < counts.length; c++) {
-      m.put(d.classes().get(c), counts[c]);
-    }
-    seen.put(d.name(), m);
+    m.put(f.positiveClass(), counts[1]);
+    m.put(f.negativeClass(), counts[0]);
+    seen.put(f.name(), m);
   }
 
   void skip(Family f, String why) {

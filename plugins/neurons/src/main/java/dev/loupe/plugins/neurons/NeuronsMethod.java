@@ -116,16 +116,32 @@ public class NeuronsMethod implements AnalysisMethod {
         cfg.getInt("histogram_bins"), cfg.getInt("dashboard_neurons"));
   }
 
-  /** One dataset being sampled: its families, labeller and sample. */
+  /**
+   * One dataset being read: its labeller, and per family a two-class sample (the rest as class 0,
+   * the family's class as class 1), so every family is balanced on its own, however rare the
+   * dataset's other classes are.
+   */
   static final class DatasetState {
     final Family.Plan plan;
     final Labeller labeller;
-    LabelledSample sample;
+    final LabelledSample[] samples;
 
-    DatasetState(Family.Plan plan, Labeller labeller, LabelledSample sample) {
+    DatasetState(Family.Plan plan, Labeller labeller) {
       this.plan = plan;
       this.labeller = labeller;
-      this.sample = sample;
+      this.samples = new LabelledSample[plan.families().size()];
+    }
+
+    /** Offers the batch's rows to every family's sample. */
+    void add(ActivationBatch b, int[] labels) {
+      int[] binary = new int[labels.length];
+      for (int f = 0; f < samples.length; f++) {
+        int positive = plan.families().get(f).positive();
+        for (int r = 0; r < labels.length; r++) {
+          binary[r] = labels[r] == Labeller.NONE ? Labeller.NONE : labels[r] == positive ? 1 : 0;
+        }
+        samples[f].add(b, binary);
+      }
     }
   }
 
@@ -157,13 +173,16 @@ public class NeuronsMethod implements AnalysisMethod {
     long seed = cfg.getLong("seed");
     List<DatasetState> states = new ArrayList<>();
     for (Family.Plan plan : plans) {
-      states.add(new DatasetState(plan, labeller(plan.dataset(), session, names.get(0)), null));
+      states.add(new DatasetState(plan, labeller(plan.dataset(), session, names.get(0))));
     }
     // allocated after every check, so a bad config costs no memory
-    for (int i = 0; i < states.size(); i++) {
-      TokenDataset d = states.get(i).plan.dataset();
-      states.get(i).sample = new LabelledSample(d.name(), d.classes(), columns.width(), maxPerClass, testPercent,
-          seed + 1_000_003L * i);
+    int index = 0;
+    for (DatasetState state : states) {
+      for (int f = 0; f < state.samples.length; f++) {
+        Family family = state.plan.families().get(f);
+        state.samples[f] = new LabelledSample(family.name(), List.of(family.negativeClass(), family.positiveClass()),
+            columns.width(), maxPerClass, testPercent, seed + 1_000_003L * index++);
+      }
     }
     int families = plans.stream().mapToInt(p -> p.families().size()).sum();
     ctx.log().info("neurons: {} inputs, {} neurons, {} datasets, {} families", names.size(), columns.width(),
@@ -171,47 +190,26 @@ public class NeuronsMethod implements AnalysisMethod {
 
     FeatureExamples examples = new FeatureExamples(columns.width(), cfg.getInt("top_examples"));
     ModelNoting[] sources = names.stream().map(n -> new ModelNoting(ctx.input(n))).toArray(ModelNoting[]::new);
+    long t0 = System.nanoTime();
     long tokens = read(ctx, sources, states, examples, cfg.getLong("max_tokens"), cfg.getInt("context_tokens"));
+    double readSeconds = (System.nanoTime() - t0) / 1e9;
+    ctx.log().info("read {} tokens in {} s; scoring {} families", tokens, String.format("%.1f", readSeconds), families);
     List<String> models = new ArrayList<>();
     for (ModelNoting s : sources) {
       models.add(s.modelId);
     }
     NeuronReport report = new NeuronReport(columns, names, models, session, settings, cfg);
     report.tokens(tokens);
+    long t1 = System.nanoTime();
     int done = 0;
     for (DatasetState state : states) {
-      ctx.checkCancelled();
-      report.seen(state.plan.dataset(), state.sample.seen());
-      LabelledSample.Split split;
-      try {
-        split = state.sample.balanced();
-      } catch (IllegalStateException e) {
-        for (Family f : state.plan.families()) {
-          report.skip(f, e.getMessage());
-        }
-        state.sample = null;
-        done += state.plan.families().size();
-        continue;
-      }
-      state.sample = null;
-      for (Family f : state.plan.families()) {
+      for (int f = 0; f < state.samples.length; f++) {
         ctx.checkCancelled();
-        FamilyRows rows = FamilyRows.of(split, f.positive(), seed ^ (0x9E3779B97F4A7C15L * (done + 1)));
-        int min = cfg.getInt("min_per_class");
-        if (rows.trainPerClass() < min || rows.testPerClass() < min) {
-          report.skip(f, "only " + rows.trainPerClass() + " train / " + rows.testPerClass() + " test rows per side"
-              + " (min_per_class " + min + "); read more tokens, or a corpus richer in '" + f.positiveClass() + "'");
-        } else {
-          FamilyAnalysis.Result r = FamilyAnalysis.analyse(rows.rows(), rows.labels(), rows.trainRows(), settings,
-              ctx::checkCancelled);
-          report.add(f, r);
-          Map<String, Double> m = new LinkedHashMap<>();
-          m.put("best_auc", FamilyAnalysis.separation(r.best().auc()));
-          m.put("best_f1", r.best().testF1());
-          m.put("dedicated", r.dedicated().isEmpty() ? 0.0 : 1.0);
-          m.put("k_needed", r.kNeeded() > 0 ? (double) r.kNeeded() : Double.NaN);
-          ctx.metrics(done, m);
-        }
+        Family family = state.plan.families().get(f);
+        LabelledSample sample = state.samples[f];
+        state.samples[f] = null;
+        report.seen(family, sample.seen());
+        score(ctx, cfg, settings, report, family, sample, seed ^ (0x9E3779B97F4A7C15L * (done + 1)));
         done++;
         ctx.progress(done, families, "families");
       }
@@ -227,8 +225,36 @@ public class NeuronsMethod implements AnalysisMethod {
     Map<String, Object> summary = report.summary();
     ctx.publish("summary", summary);
     report.writeMarkdown(ctx.artifactDir().resolve("report.md"), examples);
-    ctx.log().info("done: {} tokens, {} families scored, {} with a dedicated neuron", tokens, report.scored(),
-        report.dedicatedFamilies());
+    ctx.log().info("done: {} tokens, {} families scored, {} with a dedicated neuron; scoring took {} s", tokens,
+        report.scored(), report.dedicatedFamilies(), String.format("%.1f", (System.nanoTime() - t1) / 1e9));
+  }
+
+  /** Scores one family on its sample, or records why it cannot be scored. */
+  private static void score(JobContext ctx, JobConfig cfg, FamilyAnalysis.Settings settings, NeuronReport report,
+      Family family, LabelledSample sample, long seed) {
+    LabelledSample.Split split;
+    try {
+      split = sample.balanced();
+    } catch (IllegalStateException e) {
+      report.skip(family, e.getMessage());
+      return;
+    }
+    FamilyRows rows = FamilyRows.of(split, 1, seed);
+    int min = cfg.getInt("min_per_class");
+    if (rows.trainPerClass() < min || rows.testPerClass() < min) {
+      report.skip(family, "only " + rows.trainPerClass() + " train / " + rows.testPerClass() + " test rows per side"
+          + " (min_per_class " + min + "); read more tokens, or a corpus richer in '" + family.positiveClass() + "'");
+      return;
+    }
+    FamilyAnalysis.Result r = FamilyAnalysis.analyse(rows.rows(), rows.labels(), rows.trainRows(), settings,
+        ctx::checkCancelled);
+    report.add(family, r);
+    Map<String, Double> m = new LinkedHashMap<>();
+    m.put("best_auc", FamilyAnalysis.separation(r.best().auc()));
+    m.put("best_f1", r.best().testF1());
+    m.put("dedicated", r.dedicated().isEmpty() ? 0.0 : 1.0);
+    m.put("k_needed", r.kNeeded() > 0 ? (double) r.kNeeded() : Double.NaN);
+    ctx.metrics(report.scored() - 1, m);
   }
 
   /**
@@ -282,7 +308,7 @@ public class NeuronsMethod implements AnalysisMethod {
   /** Refuses to start when the samples would not fit comfortably in the heap. */
   static void checkMemory(List<Family.Plan> plans, int width, int maxPerClass, int testPercent) {
     long perClass = maxPerClass + Math.max(1, Math.round((double) maxPerClass * testPercent / (100 - testPercent)));
-    long classes = plans.stream().mapToLong(p -> p.dataset().classes().size()).sum();
+    long classes = 2L * plans.stream().mapToLong(p -> p.families().size()).sum();
     long bytes = classes * perClass * width * 4L;
     long heap = Runtime.getRuntime().maxMemory();
     if (bytes > HEAP_SHARE * heap) {
@@ -304,9 +330,14 @@ public class NeuronsMethod implements AnalysisMethod {
     }
     TokenContext context = new TokenContext(contextTokens, CONTEXT_DOCS);
     long read = 0;
+    long waited = 0;
+    long worked = 0;
     try (rows) {
       ActivationBatch b;
+      long t = System.nanoTime();
       while ((maxTokens == 0 || read < maxTokens) && (b = rows.next()) != null) {
+        long got = System.nanoTime();
+        waited += got - t;
         ctx.checkCancelled();
         if (maxTokens > 0 && read + b.rows() > maxTokens) {
           b = b.slice(0, (int) (maxTokens - read));
@@ -319,7 +350,7 @@ public class NeuronsMethod implements AnalysisMethod {
                 + (labels == null ? "no labels" : labels.length + " labels") + " for a batch of " + n + " rows of "
                 + rows.hookName() + "; expected one label per row");
           }
-          s.sample.add(b, labels);
+          s.add(b, labels);
         }
         int[][] before = new int[n][];
         for (int r = 0; r < n; r++) {
@@ -328,8 +359,12 @@ public class NeuronsMethod implements AnalysisMethod {
         examples.add(b.values(), n, read, b.tokenIds(), b.docIds(), b.positions(), before, 0);
         read += n;
         ctx.progress(read, total, "tokens");
+        t = System.nanoTime();
+        worked += t - got;
       }
     }
+    ctx.log().info("reading: {} s waiting for rows, {} s labelling and sampling them", String.format("%.1f", waited / 1e9),
+        String.format("%.1f", worked / 1e9));
     return read;
   }
 

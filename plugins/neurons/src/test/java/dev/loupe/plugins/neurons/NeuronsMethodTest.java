@@ -134,7 +134,7 @@ class NeuronsMethodTest {
   @Test
   @SuppressWarnings("unchecked")
   void writesDashboardsScoresAndAReport() throws Exception {
-    TestJobContext ctx = ran("dashboards", config());
+    TestJobContext ctx = ran("dashboards", config("datasets", List.of("s*")));
 
     List<Map<String, Object>> neurons = ctx.resultList("neurons");
     Map<String, Object> n3 = neurons.stream().filter(n -> n.get("neuron").equals("L1.N3")).findFirst().orElseThrow();
@@ -258,6 +258,8 @@ class NeuronsMethodTest {
         "'nope'", "[single, spread]");
     refusedBeforeReading(job("class", config("datasets", List.of("single=maybe")), l0, l1), l0, l1,
         "dataset 'single' has no class 'maybe'", "[absent, present]");
+    refusedBeforeReading(job("pattern", config("datasets", List.of("word:*")), l0, l1), l0, l1,
+        "'word:*' matches no dataset", "[single, spread]");
   }
 
   @Test
