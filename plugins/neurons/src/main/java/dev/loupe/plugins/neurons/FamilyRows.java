@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * A family's binary rows cut from its dataset's balanced sample: the positive class's rows and as
- * many others, on each side of the document split, training rows first. For a two-class dataset
- * that is the whole sample; for more classes the others are drawn at random from every other class
- * (which the balanced sample holds in equal numbers), so each family is balanced too.
+ * A family's binary rows cut from a balanced sample: the positive class's rows and as many others,
+ * on each side of the document split, training rows first. The finder samples each family as two
+ * classes, so this is the whole sample laid out for the analysis; from a sample of more classes the
+ * others are drawn at random from every other class.
  *
  * @param rows training rows, then test rows
  * @param labels 1 for the positive class, 0 for the rest

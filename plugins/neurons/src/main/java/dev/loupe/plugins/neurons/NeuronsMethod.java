@@ -31,9 +31,9 @@ import org.pf4j.Extension;
  * The analysis method {@code neurons}: a neuron-family finder in the spirit of Gurnee et al. 2023,
  * "Finding Neurons in a Haystack: Case Studies with Sparse Probing". It reads one or more inputs
  * on the same tokens (typically {@code blocks.L.mlp.hook_post} of every layer of one model, which
- * share one harvest), keeps a class-balanced sample of rows for every labelled token dataset it is
- * asked about (split into train and test by document), and for every family (a two-class dataset,
- * or one class of a larger one against the rest) scores every neuron of every layer on its own:
+ * share one harvest), keeps a class-balanced sample of rows (split into train and test by document)
+ * for every family it is asked about (a two-class labelled token dataset, or one class of a larger
+ * one against the rest), and scores every neuron of every layer on its own for each family:
  * AUC, and F1 with the threshold chosen on the training rows and measured on the test rows. A
  * family has a <em>dedicated</em> neuron when one reaches {@code dedicated_f1} on both; otherwise
  * k-sparse probes over all layers' neurons (ranked on the training rows, optimal refit) say how
