@@ -27,6 +27,7 @@ import java.util.stream.Stream;
  *   - {name: position, kind: position, buckets: [0, 8, 32, 128]}     # window: 0 = the model's context
  *   - {name: token-class, kind: token-class}
  *   - {name: word, kind: word-completion, words: [Parlement, Kommission]}   # one dataset per word: word:Parlement ...
+ *   - {name: word-hard, kind: word-completion, words: [Commission], negatives: near-miss}  # "mission", "Kommission" as negatives
  * </pre>
  *
  * Document labels are Europarl's languages. Thread-safe once built.
@@ -111,7 +112,7 @@ public final class DatasetRegistry {
     Set<String> allowed = switch (kind) {
       case "document-label" -> Set.of("name", "kind", "labels", "positive");
       case "position" -> Set.of("name", "kind", "buckets", "window");
-      case "word-completion" -> Set.of("name", "kind", "word", "words");
+      case "word-completion" -> Set.of("name", "kind", "word", "words", "negatives");
       default -> Set.of("name", "kind");
     };
     for (Object k : def.keySet()) {
@@ -143,10 +144,15 @@ public final class DatasetRegistry {
         case "token-class" -> List.of(new TokenDatasets.TokenClass(name));
         default -> {
           List<String> words = def.containsKey("words") ? strings(def, "words", where) : List.of(string(def, "word", where));
+          String negatives = def.containsKey("negatives") ? string(def, "negatives", where) : "all";
+          if (!negatives.equals("all") && !negatives.equals("near-miss")) {
+            throw new ConfigException("datasets", where + ".negatives: '" + negatives + "'; expected all (the same "
+                + "token anywhere else) or near-miss (the same token ending part of the word without completing it)");
+          }
           List<TokenDataset> out = new ArrayList<>();
           for (String w : words) {
             out.add(new TokenDatasets.WordCompletion(words.size() == 1 && def.containsKey("word") ? name
-                : name + ":" + w, w));
+                : name + ":" + w, w, negatives.equals("near-miss")));
           }
           yield out;
         }

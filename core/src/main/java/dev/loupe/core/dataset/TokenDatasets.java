@@ -243,26 +243,50 @@ public final class TokenDatasets {
 
   /**
    * The token that completes {@code word} (the word's last token, with no letter right before the
-   * word and none right after it) against the same token anywhere else: class 1 and class 0.
-   * Rows of other tokens, and a candidate row whose next token is not in the same batch, are left
-   * out. The text before a row is rebuilt from the rows of its document seen so far.
+   * word and none right after it) against the same token elsewhere: class 1 and class 0. With
+   * {@code nearMiss}, class 0 keeps only the hard negatives: the same token where the text ends in
+   * at least half of the word (at least 2 characters) without completing it ("mission",
+   * "Kommission" or "Commissioner" for "Commission"), so that a detector of the last few letters is
+   * not enough to tell the classes apart. Rows of other tokens, and a candidate row whose next
+   * token is not in the same batch, are left out. The text before a row is rebuilt from the rows of
+   * its document seen so far.
    */
   public static final class WordCompletion implements TokenDataset {
     private static final int LOOKBACK = 48;
     private final String name;
     private final String word;
+    private final boolean nearMiss;
 
     public WordCompletion(String name, String word) {
+      this(name, word, false);
+    }
+
+    public WordCompletion(String name, String word, boolean nearMiss) {
       if (word == null || word.isBlank()) {
         throw new IllegalArgumentException("dataset '" + name + "': the word is empty");
       }
+      if (nearMiss && word.length() < 3) {
+        throw new IllegalArgumentException("dataset '" + name + "': near-miss negatives need a word of at least 3 "
+            + "characters, got \"" + word + "\"");
+      }
       this.name = name;
       this.word = word;
+      this.nearMiss = nearMiss;
     }
 
     /** The word whose completion this dataset labels. */
     public String word() {
       return word;
+    }
+
+    /** Whether class 0 holds only near misses. */
+    public boolean nearMiss() {
+      return nearMiss;
+    }
+
+    /** How many of the word's last characters a near miss ends with, at least. */
+    int nearMissChars() {
+      return Math.max(2, (word.length() + 1) / 2);
     }
 
     @Override
@@ -272,12 +296,15 @@ public final class TokenDatasets {
 
     @Override
     public String description() {
-      return "the token completing \"" + word + "\" (class 1) against the same token elsewhere (class 0)";
+      return nearMiss
+          ? "the token completing \"" + word + "\" (class 1) against the same token ending \""
+              + word.substring(word.length() - nearMissChars()) + "\" without completing it (class 0)"
+          : "the token completing \"" + word + "\" (class 1) against the same token elsewhere (class 0)";
     }
 
     @Override
     public List<String> classes() {
-      return List.of("elsewhere", "completes " + word);
+      return List.of(nearMiss ? "near miss" : "elsewhere", "completes " + word);
     }
 
     @Override
@@ -299,6 +326,7 @@ public final class TokenDatasets {
     private final class Completion implements Labeller {
       private final ModelSession tokenizer;
       private final Set<Integer> finals;
+      private final String tail = word.substring(word.length() - nearMissChars());
       // the last LOOKBACK token ids of the current document, oldest first
       private int doc = -1;
       private int nextPosition;
@@ -333,7 +361,7 @@ public final class TokenDatasets {
             out[r] = Labeller.NONE;
             continue;
           }
-          out[r] = completes(batch.tokenIds()[r + 1]) ? 1 : 0;
+          out[r] = label(batch.tokenIds()[r + 1]);
         }
         return out;
       }
@@ -346,9 +374,33 @@ public final class TokenDatasets {
         recent[count++] = id;
       }
 
-      /** Whether the text so far ends with the word on a word boundary, and the next token starts no letter. */
-      private boolean completes(int nextId) {
-        String text = tokenizer.decode(java.util.Arrays.copyOf(recent, count));
+      /**
+       * The text of the document's last tokens, at least one character longer than the word when
+       * the document has that much (a token is at least one byte, and a character at most four).
+       */
+      private String recentText() {
+        int w = Math.min(count, 4 * (word.length() + 1));
+        String text = tokenizer.decode(java.util.Arrays.copyOfRange(recent, count - w, count));
+        if (text.length() <= word.length() && w < count) {
+          text = tokenizer.decode(java.util.Arrays.copyOf(recent, count));
+        }
+        return text;
+      }
+
+      /** 1 when the text ends with the word on word boundaries; 0 for a negative; NONE when neither. */
+      private int label(int nextId) {
+        String text = recentText();
+        if (completes(text, nextId)) {
+          return 1;
+        }
+        if (!nearMiss) {
+          return 0;
+        }
+        return text.endsWith(tail) ? 0 : Labeller.NONE;
+      }
+
+      /** Whether the text ends with the word on a word boundary, and the next token starts no letter. */
+      private boolean completes(String text, int nextId) {
         if (!text.endsWith(word)) {
           return false;
         }

@@ -130,4 +130,39 @@ class TokenDatasetsTest {
     assertThat(first).containsOnly(Labeller.NONE);
     assertThat(second[2]).isEqualTo(1); // the 'n' at position 8 completes "Union" before a space
   }
+
+  @Test
+  void nearMissNegativesAreTheSameTokenEndingPartOfTheWord() {
+    TokenDataset w = new TokenDatasets.WordCompletion("word-hard:Commission", "Commission", true);
+    assertThat(w.classes()).containsExactly("near miss", "completes Commission");
+    String text = "La Commission et la mission, Kommission, Commissioner, fin, discussion! Commission.";
+    int[] tokens = demo.encode(text);
+    int[] labels = w.labeller(demo).labels(rows(3, tokens, 0));
+    List<Integer> positives = new ArrayList<>();
+    List<Integer> negatives = new ArrayList<>();
+    for (int i = 0; i < labels.length; i++) {
+      if (labels[i] == 1) {
+        positives.add(i);
+      } else if (labels[i] == 0) {
+        negatives.add(i);
+      }
+    }
+    int first = text.indexOf("Commission") + 9;
+    int last = text.lastIndexOf("Commission") + 9;
+    assertThat(positives).containsExactly(first, last);
+    // near misses: "mission", "Kommission", the "Commission" inside "Commissioner", "discussion"
+    assertThat(negatives).containsExactly(text.indexOf("mission,") + 6, text.indexOf("Kommission") + 9,
+        text.indexOf("Commissioner") + 9, text.indexOf("discussion") + 9);
+    // the 'n' of "fin" ends no part of the word: left out, where the plain dataset counts it
+    assertThat(labels[text.indexOf("fin") + 2]).isEqualTo(Labeller.NONE);
+    int[] plain = new TokenDatasets.WordCompletion("word:Commission", "Commission").labeller(demo)
+        .labels(rows(3, tokens, 0));
+    assertThat(plain[text.indexOf("fin") + 2]).isZero();
+  }
+
+  @Test
+  void nearMissNeedsAWordOfThreeCharacters() {
+    assertThatThrownBy(() -> new TokenDatasets.WordCompletion("w", "de", true))
+        .hasMessageContaining("at least 3 characters");
+  }
 }
