@@ -59,6 +59,10 @@ final class DemoCommand implements Callable<Integer> {
       description = "skip the crosscoder between demo and its French fine-tune demo-ft (when the crosscoder plugin is installed)")
   boolean noCrosscoder;
 
+  @Option(names = "--no-neurons",
+      description = "skip looking for language neurons in the MLPs (when the neurons plugin is installed)")
+  boolean noNeurons;
+
   @Option(names = "--method", paramLabel = "ID", description = "analysis method run on every hook (default: ${DEFAULT-VALUE})")
   String method = "activation-stats";
 
@@ -115,6 +119,7 @@ final class DemoCommand implements Callable<Integer> {
         throw new LoupeCli.CliException(LoupeCli.JOB_FAILED, "harvest " + done.state() + ": " + done.message());
       }
       Map<String, Object> sae = trainSae(node, runDir, hooks, storedRows, err);
+      Map<String, Object> neurons = languageNeurons(node, datasets, runDir, info, err);
       Map<String, Object> diff = diffWithFineTune(node, runDir, hooks.get(hooks.size() / 2), err);
       Map<String, Map<String, Object>> stats = new LinkedHashMap<>();
       for (Map.Entry<String, JobStatus> e : ends.entrySet()) {
@@ -124,7 +129,8 @@ final class DemoCommand implements Callable<Integer> {
         }
         stats.put(e.getKey(), readResult(s.artifactDir().resolve("results").resolve("stats.json")));
       }
-      Path report = DemoReport.write(runDir, info, model, done, seconds, stats, storedRows, ends, sae, diff);
+      Path report = DemoReport.write(runDir, info, model, done, seconds, stats, storedRows, ends, sae, neurons,
+          diff);
       o.println();
       o.printf("Loupe demo: %s on %,d Europarl tokens in %.1f s (%,.0f tokens/s), %d hooks x 2 consumers%n",
           model, done.tokensDone(), seconds, done.tokensDone() / seconds, hooks.size());
@@ -139,6 +145,23 @@ final class DemoCommand implements Callable<Integer> {
             + "never fired on held-out rows %.1f%%%n", sae.get("hook"), sae.get("k"), sae.get("d_sae"),
             ((Number) sae.get("steps")).longValue(), ((Number) sae.get("eval_fve")).doubleValue(),
             ((Number) sae.get("eval_l0")).doubleValue(), 100 * ((Number) sae.get("eval_dead_fraction")).doubleValue());
+      }
+      if (neurons != null) {
+        o.printf("language neurons in the MLPs (%s neurons, %,d tokens; F1 on held-out documents, balanced classes):%n",
+            neurons.get("neurons"), ((Number) neurons.get("tokens")).longValue());
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) neurons.get("families");
+        for (Map<String, Object> r : rows) {
+          o.printf("  %-9s best neuron %-8s F1 %.3f AUC %.3f%s%s; probe of %s neurons F1 %.3f%n", r.get("family"),
+              r.get("neuron"), ((Number) r.get("f1")).doubleValue(), ((Number) r.get("auc")).doubleValue(),
+              "against".equals(r.get("sign")) ? " (quieter on " + r.get("family") + ")" : "",
+              Boolean.TRUE.equals(r.get("dedicated")) ? " (dedicated)" : "", r.get("k_max"),
+              ((Number) r.get("f1_k_max")).doubleValue());
+        }
+        if (!((List<?>) neurons.get("skipped")).isEmpty()) {
+          o.printf("  too few rows for %s at this many tokens%n", String.join(", ",
+              ((List<?>) neurons.get("skipped")).stream().map(String::valueOf).toList()));
+        }
       }
       if (diff != null) {
         @SuppressWarnings("unchecked")
@@ -206,6 +229,86 @@ final class DemoCommand implements Callable<Integer> {
    * and returns its diff summary with the most frequent robust exclusive latents of each side and
    * an example context of each; null when skipped.
    */
+  /** The languages the demo asks about, one against the rest each (config/datasets/europarl.yaml). */
+  static final List<String> LANGUAGES = List.of("french", "german", "english", "greek", "spanish");
+
+  /**
+   * Looks for language neurons (the {@code neurons} plugin, when installed, and when the datasets
+   * are defined): every MLP neuron of every layer against each language of {@link #LANGUAGES}
+   * versus the rest, on shuffled Europarl. Returns one row per language (best neuron, F1, AUC,
+   * dedicated or not, the largest probe's F1), or null when skipped.
+   */
+  private Map<String, Object> languageNeurons(LoupeNode node, dev.loupe.core.dataset.DatasetRegistry datasets,
+      Path runDir, ModelInfo info, PrintWriter err) throws Exception {
+    if (noNeurons || node.plugins().methods().stream().noneMatch(m -> m.id().equals("neurons"))) {
+      return null;
+    }
+    if (!datasets.names().containsAll(LANGUAGES)) {
+      err.println("demo: the language datasets " + LANGUAGES + " are not all defined (config/datasets); "
+          + "language neurons skipped");
+      return null;
+    }
+    err.println("demo: looking for language neurons among the " + info.nLayers() + " x " + info.dMlp()
+        + " MLP neurons over " + String.format("%,d", tokens) + " shuffled Europarl tokens");
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("datasets", LANGUAGES);
+    config.put("max_per_class", 500);
+    config.put("min_per_class", 10);
+    config.put("ks", List.of(1, 2, 4, 8, 16));
+    config.put("top_examples", 5);
+    config.put("context_tokens", 16);
+    config.put("dashboard_neurons", 4);
+    Map<String, Object> inputs = new LinkedHashMap<>();
+    for (int l = 0; l < info.nLayers(); l++) {
+      inputs.put("l" + l, Map.of("model", Map.of("model", model, "corpus", "europarl:shuffled",
+          "hook", "blocks." + l + ".mlp.hook_post", "tokens", tokens, "ctx", Math.min(256, info.maxContext()))));
+    }
+    JobHandle job = node.startJob("neurons", config, inputs, "neurons-languages");
+    JobStatus end = job.completion().get(15, TimeUnit.MINUTES);
+    if (end.state() != JobState.SUCCEEDED) {
+      // too few tokens for any language is not the demo's failure: say so and go on
+      String why = String.valueOf(end.message());
+      err.println("demo: language neurons skipped: " + (why.contains("no family could be scored")
+          ? "too few tokens (" + String.format("%,d", tokens) + ") for any language to have rows in training and "
+              + "held-out documents; run with more --tokens"
+          : end.state().name().toLowerCase(java.util.Locale.ROOT) + ": " + why));
+      return null;
+    }
+    List<Map<String, Object>> families = JSON.readValue(end.artifactDir().resolve("results/families.json").toFile(),
+        new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() { });
+    Map<String, Object> summary = readResult(end.artifactDir().resolve("results/summary.json"));
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (Map<String, Object> f : families) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> best = (Map<String, Object>) f.get("best");
+      if (best == null) {
+        continue;
+      }
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("family", f.get("family"));
+      r.put("neuron", best.get("neuron"));
+      r.put("f1", best.get("f1"));
+      r.put("auc", best.get("auc"));
+      r.put("sign", best.get("sign"));
+      r.put("dedicated", f.get("dedicated"));
+      r.put("dedicated_neurons", f.get("dedicated_neurons") instanceof List<?> l ? l.size() : f.get("dedicated_neurons"));
+      r.put("k_needed", f.get("k_needed"));
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> curve = (List<Map<String, Object>>) f.get("curve");
+      Map<String, Object> lastPoint = curve == null || curve.isEmpty() ? Map.of() : curve.get(curve.size() - 1);
+      r.put("k_max", lastPoint.getOrDefault("k", "-"));
+      r.put("f1_k_max", lastPoint.getOrDefault("f1", Double.NaN));
+      rows.add(r);
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("families", rows);
+    out.put("tokens", summary.getOrDefault("tokens", tokens));
+    out.put("neurons", summary.get("neurons"));
+    out.put("skipped", summary.get("families_skipped") instanceof Map<?, ?> m ? new ArrayList<>(m.keySet()) : List.of());
+    out.put("artifacts", runDir.relativize(end.artifactDir()).toString());
+    return out;
+  }
+
   private Map<String, Object> diffWithFineTune(LoupeNode node, Path runDir, String hook, PrintWriter err)
       throws Exception {
     if (noCrosscoder || !model.equals("demo")

@@ -16,7 +16,7 @@ final class DemoReport {
 
   static Path write(Path runDir, ModelInfo info, String model, Harvest harvest, double seconds,
       Map<String, Map<String, Object>> stats, Map<String, Long> storedRows, Map<String, JobStatus> jobs,
-      Map<String, Object> sae, Map<String, Object> diff) throws IOException {
+      Map<String, Object> sae, Map<String, Object> neurons, Map<String, Object> diff) throws IOException {
     StringBuilder h = new StringBuilder();
     h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Loupe demo</title><style>")
         .append("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}")
@@ -80,6 +80,9 @@ final class DemoReport {
         }
       }
     }
+    if (neurons != null) {
+      h.append(neuronSection(neurons));
+    }
     if (diff != null) {
       h.append(diffSection(diff));
     }
@@ -88,6 +91,38 @@ final class DemoReport {
     Path file = runDir.resolve("report.html");
     AtomicFiles.write(file, h.toString().getBytes(StandardCharsets.UTF_8));
     return file;
+  }
+
+  /** Language neurons: per language, the best single MLP neuron and the largest sparse probe. */
+  @SuppressWarnings("unchecked")
+  private static String neuronSection(Map<String, Object> n) {
+    String dir = String.valueOf(n.get("artifacts"));
+    StringBuilder h = new StringBuilder("<h2>Language neurons</h2><p>Every MLP neuron (")
+        .append(n.get("neurons")).append(" in all) scored by the <code>neurons</code> plugin against each language "
+            + "versus the others, on class-balanced rows of shuffled Europarl; thresholds fitted on training "
+            + "documents, F1 and AUC on held-out documents (0.667 is what calling every row positive scores; an AUC "
+            + "under 0.5 is a neuron that is quieter on the language than elsewhere). "
+            + "A neuron is <em>dedicated</em> at F1 &ge; 0.9; otherwise a k-sparse probe over all neurons shows "
+            + "how many it takes (Gurnee et al. 2023).</p>")
+        .append("<table><tr><th>language</th><th>best neuron</th><th>F1</th><th>AUC</th><th>dedicated</th>"
+            + "<th>largest probe</th></tr>");
+    for (Map<String, Object> r : (java.util.List<Map<String, Object>>) n.get("families")) {
+      h.append("<tr><td>").append(esc(String.valueOf(r.get("family")))).append("</td><td><code>")
+          .append(esc(String.valueOf(r.get("neuron")))).append("</code></td><td>")
+          .append(String.format(java.util.Locale.ROOT, "%.3f", num(r, "f1").doubleValue())).append("</td><td>")
+          .append(String.format(java.util.Locale.ROOT, "%.3f", num(r, "auc").doubleValue())).append("</td><td>")
+          .append(Boolean.TRUE.equals(r.get("dedicated")) ? "yes (" + r.get("dedicated_neurons") + ")" : "no")
+          .append("</td><td>k = ").append(esc(String.valueOf(r.get("k_max")))).append(": F1 ")
+          .append(String.format(java.util.Locale.ROOT, "%.3f", num(r, "f1_k_max").doubleValue()))
+          .append("</td></tr>");
+    }
+    if (!((java.util.List<?>) n.get("skipped")).isEmpty()) {
+      h.append("</table><p>Too few rows at this many tokens for: ").append(esc(String.valueOf(n.get("skipped"))))
+          .append(".</p><table>");
+    }
+    return h.append("</table><p>Per-neuron dashboards and every score: <a href=\"").append(esc(dir + "/report.md"))
+        .append("\">report.md</a>, <a href=\"").append(esc(dir + "/results/families.json"))
+        .append("\">families.json</a>.</p>").toString();
   }
 
   /** The crosscoder between demo and demo-ft: category counts, the relative-norm histogram, exclusive latents. */

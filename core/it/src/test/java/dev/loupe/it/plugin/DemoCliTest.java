@@ -28,6 +28,13 @@ class DemoCliTest {
   private final StringWriter out = new StringWriter();
   private final StringWriter err = new StringWriter();
 
+  /** The shipped dataset definitions, as an installation has them under its home. */
+  @org.junit.jupiter.api.BeforeEach
+  void installDatasets() throws Exception {
+    Path dir = Files.createDirectories(home.resolve("config/datasets"));
+    Files.copy(PluginFixtures.repoRoot().resolve("config/datasets/europarl.yaml"), dir.resolve("europarl.yaml"));
+  }
+
   private int loupe(String... args) {
     List<String> all = new ArrayList<>(List.of("--home", home.toString(),
         "--plugins-dir", PluginFixtures.builtPluginsDir().toString()));
@@ -65,12 +72,40 @@ class DemoCliTest {
     // the sae plugin's plots, shown in the report
     assertThat(runDir.resolve("jobs/sae-blocks-2-hook_resid_post/plots/density.png")).isRegularFile();
     assertThat(html).contains("src=\"jobs/sae-blocks-2-hook_resid_post/plots/density.png\"");
+    // 3,000 tokens are too few for language neurons: said, and the demo goes on
+    assertThat(err.toString()).contains("language neurons skipped: too few tokens (3,000)");
     // demo against its French fine-tune, on the same tokens
     assertThat(out.toString()).containsPattern("crosscoder demo vs demo-ft on blocks\\.2\\.hook_resid_post: 768 latents");
     assertThat(html).contains("Model diff: <code>demo</code> vs <code>demo-ft</code>");
     JsonNode cc = JSON.readTree(runDir.resolve("jobs/crosscoder-demo-vs-demo-ft/results/summary.json").toFile());
     assertThat(cc.get("sources").get(1).asText()).startsWith("demo-ft: demo-ft blocks.2.hook_resid_post");
     assertThat(err.toString()).doesNotContain("\tat ");
+  }
+
+  @Test
+  @Timeout(180)
+  void theDemoFindsLanguageNeuronsWithEnoughTokens() throws Exception {
+    Path runDir = home.resolve("demo-neurons");
+
+    int code = loupe("demo", "--tokens", "20000", "--no-sae", "--no-crosscoder", "--out", runDir.toString());
+
+    assertThat(code).as(err.toString()).isZero();
+    // every family the tokens allow is scored, the rest are named
+    assertThat(out.toString()).contains("language neurons in the MLPs (3072 neurons, 20,000 tokens");
+    String html = Files.readString(runDir.resolve("report.html"));
+    assertThat(html).contains("<h2>Language neurons</h2>").contains("jobs/neurons-languages/report.md");
+    JsonNode neurons = JSON.readTree(runDir.resolve("jobs/neurons-languages/results/summary.json").toFile());
+    assertThat(neurons.get("neurons").asInt()).isEqualTo(3072);
+    assertThat(neurons.get("families_scored").asInt()).isPositive();
+    assertThat(neurons.get("families_scored").asInt() + neurons.get("families_skipped").size()).isEqualTo(5);
+    JsonNode families = JSON.readTree(runDir.resolve("jobs/neurons-languages/results/families.json").toFile());
+    for (JsonNode f : families) {
+      // French on demo: better than calling every row French (F1 2/3 on balanced rows), on held-out documents
+      if (f.get("family").asText().equals("french")) {
+        assertThat(f.get("best").get("auc").asDouble()).isGreaterThan(0.6);
+        assertThat(out.toString()).containsPattern("french +best neuron L\\d\\.N\\d+ +F1 0\\.\\d{3}");
+      }
+    }
   }
 
   /**
