@@ -2,6 +2,7 @@ package dev.loupe.sdk.testing;
 
 import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.config.JobConfig;
+import dev.loupe.sdk.dataset.TokenDataset;
 import dev.loupe.sdk.method.AnalysisMethod;
 import dev.loupe.sdk.method.JobContext;
 import dev.loupe.sdk.model.ModelSession;
@@ -37,6 +38,7 @@ public final class TestJobContext implements JobContext {
   private final JobConfig config;
   private final Map<String, ActivationSource> inputs;
   private final Map<String, ModelSession> models;
+  private final Map<String, TokenDataset> datasets;
   private final Path artifactDir;
   private final Path checkpointDir;
   private final boolean resuming;
@@ -50,6 +52,7 @@ public final class TestJobContext implements JobContext {
     this.config = b.method.info().config().validate(b.config);
     this.inputs = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.inputs));
     this.models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.models));
+    this.datasets = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.datasets));
     this.artifactDir = b.dir.resolve("artifacts");
     this.checkpointDir = b.dir.resolve("checkpoints");
     this.resuming = b.resuming;
@@ -71,6 +74,7 @@ public final class TestJobContext implements JobContext {
     private Map<String, ?> config = Map.of();
     private final Map<String, ActivationSource> inputs = new LinkedHashMap<>();
     private final Map<String, ModelSession> models = new LinkedHashMap<>();
+    private final Map<String, TokenDataset> datasets = new LinkedHashMap<>();
     private boolean resuming;
     private long cancelAt = Long.MAX_VALUE;
 
@@ -94,6 +98,13 @@ public final class TestJobContext implements JobContext {
     /** The model session an input comes from (for splicing and logit effects). */
     public Builder model(String inputName, ModelSession session) {
       models.put(inputName, Objects.requireNonNull(session, "session"));
+      return this;
+    }
+
+    /** A labelled token dataset the job can ask for by its {@link TokenDataset#name()}. */
+    public Builder dataset(TokenDataset dataset) {
+      Objects.requireNonNull(dataset, "dataset");
+      datasets.put(dataset.name(), dataset);
       return this;
     }
 
@@ -193,6 +204,21 @@ public final class TestJobContext implements JobContext {
   @Override
   public Optional<ModelSession> model(String inputName) {
     return Optional.ofNullable(models.get(inputName));
+  }
+
+  /** The datasets given to the builder, in the order given. */
+  @Override
+  public List<String> datasetNames() {
+    return List.copyOf(datasets.keySet());
+  }
+
+  @Override
+  public TokenDataset dataset(String name) {
+    TokenDataset d = datasets.get(name);
+    if (d == null) {
+      throw new IllegalArgumentException("no dataset named '" + name + "'; this job has " + datasets.keySet());
+    }
+    return d;
   }
 
   @Override
