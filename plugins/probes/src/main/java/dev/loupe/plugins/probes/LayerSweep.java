@@ -14,6 +14,8 @@ final class LayerSweep {
   /** Below this accuracy over chance at the best input, no input is said to carry the information. */
   static final double MIN_GAIN = 0.02;
   static final double SHARE = 0.9;
+  /** A later input is "boosted" when it beats every earlier one by at least this much accuracy. */
+  static final double MIN_BOOST = 0.005;
 
   private LayerSweep() {
   }
@@ -41,9 +43,11 @@ final class LayerSweep {
       }
     }
     out.put("rule", "introduced: the first input whose test accuracy closes " + (int) (SHARE * 100) + "% of the gap"
-        + " from chance to the best input's; boosted: later inputs that raise accuracy further");
+        + " from chance to the best input's; boosted: later inputs that beat every earlier one by " + MIN_BOOST
+        + " or more");
     List<Object> per = new ArrayList<>();
     List<String> boosted = new ArrayList<>();
+    double bestSoFar = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < accuracy.length; i++) {
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("input", inputs.get(i).name());
@@ -53,7 +57,8 @@ final class LayerSweep {
       row.put("test_f1", f1[i]);
       row.put("change_from_previous", i == 0 ? null : accuracy[i] - accuracy[i - 1]);
       String role = introduced < 0 ? "no signal" : i < introduced ? "before" : i == introduced ? "introduced"
-          : accuracy[i] > accuracy[i - 1] ? "boosted" : "no gain";
+          : accuracy[i] >= bestSoFar + MIN_BOOST ? "boosted" : "no gain";
+      bestSoFar = Math.max(bestSoFar, accuracy[i]);
       row.put("role", role);
       if (role.equals("boosted")) {
         boosted.add(inputs.get(i).name());

@@ -28,6 +28,11 @@ import java.util.Set;
 record MechanisticProbe(ProbeSettings.MechanisticSpec spec, int dataset, int positiveClass, String positiveClassName,
     List<Integer> inputs, float[][] directions, List<TokenSet> tokens) {
 
+  /** This probe with its dataset at another index (after datasets were left out). */
+  MechanisticProbe atDataset(int index) {
+    return new MechanisticProbe(spec, index, positiveClass, positiveClassName, inputs, directions, tokens);
+  }
+
   /** The tokens a model's tokenizer made of the configured strings (one entry per distinct session). */
   record TokenSet(String model, int[] positiveIds, List<String> positiveTokens, int[] negativeIds,
       List<String> negativeTokens) {

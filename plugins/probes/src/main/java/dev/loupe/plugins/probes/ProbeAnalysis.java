@@ -94,8 +94,8 @@ final class ProbeAnalysis {
       int[] trainRows = range(0, trY.length);
       int[] testRows = range(trY.length, labels.length);
       for (ProbeSettings.Ranking r : s.rankings()) {
-        SparseProbing.Sweep sweep = SparseProbing.sweep(all, labels, trainRows, testRows, ks, r.ranking(s.l1C()),
-            s.probe());
+        SparseProbing.Sweep sweep = SparseProbing.sweep(all, labels, trainRows, testRows, ks,
+            r.ranking(s.l1C(), ks[ks.length - 1]), s.probe());
         sweeps.add(sweepJson(r, sweep, ks));
         double[] testF1 = new double[ks.length];
         double[] trainF1 = new double[ks.length];

@@ -297,6 +297,10 @@ final class ProbeOutputs {
         }
       }
     }
+    if (summary.get("skipped_datasets") instanceof Map<?, ?> skipped) {
+      md.append("\n## Left out (on_too_few_rows = skip)\n\n");
+      skipped.forEach((name, why) -> md.append("- ").append(name).append(": ").append(why).append('\n'));
+    }
     md.append("\n## Plots\n\n");
     for (Object p : (List<Object>) summary.get("plots")) {
       if (p.toString().endsWith(".png")) {

@@ -16,7 +16,11 @@ import java.util.List;
  */
 record ProbeSettings(List<String> datasets, List<String> inputOrder, int maxPerClass, int testPercent, long maxTokens,
     LogisticRegression probe, int[] ks, int maxK, List<Ranking> rankings, double l1C, boolean multiclassSweeps,
-    List<MechanisticSpec> mechanistic, long seed) {
+    List<MechanisticSpec> mechanistic, boolean skipSparseDatasets, long seed) {
+
+  /** Growth of C per fit along the L1 path, and the most fits it makes. */
+  static final double L1_PATH_FACTOR = 4;
+  static final int L1_PATH_FITS = 8;
 
   /** A rule for ordering features in a k-sparse sweep, by its config name. */
   enum Ranking {
@@ -28,11 +32,12 @@ record ProbeSettings(List<String> datasets, List<String> inputOrder, int maxPerC
       this.id = id;
     }
 
-    FeatureRanking ranking(double l1C) {
+    /** The ranking for a sweep up to {@code maxK} features. */
+    FeatureRanking ranking(double l1C, int maxK) {
       return switch (this) {
         case MEAN_DIFF -> FeatureRanking.meanDifference();
         case F_STAT -> FeatureRanking.fStatistic();
-        case L1 -> FeatureRanking.l1Probe(l1C);
+        case L1 -> new L1PathRanking(l1C, L1_PATH_FACTOR, L1_PATH_FITS, maxK);
       };
     }
 
@@ -87,12 +92,15 @@ record ProbeSettings(List<String> datasets, List<String> inputOrder, int maxPerC
       .intOption("max_k", 256, 1, 1_000_000, "largest k of the default ks")
       .stringListOption("rankings", Ranking.ids(), "feature rankings for the k-sparse sweeps: mean_diff, f_stat, l1"
           + " (empty: no sweeps)")
-      .doubleOption("l1_c", 0.01, 1e-12, 1e12, "inverse strength of the L1 probe that ranks features for 'l1'"
-          + " (standardised features)")
+      .doubleOption("l1_c", 0.001, 1e-12, 1e12, "the 'l1' ranking orders features by when they enter L1 probes"
+          + " (standardised features) fitted with C = l1_c, 4 l1_c, 16 l1_c, ... (at most 8 fits) until the largest k"
+          + " have entered")
       .enumOption("multiclass_sweeps", "multinomial", List.of("multinomial", "skip"), "k-sparse sweeps on datasets of"
           + " more than two classes: multinomial probes scored by macro F1, or skip them")
-      .objectListOption("mechanistic", MECHANISTIC, "probes read from the model's weights, evaluated without training:"
-          + " {dataset, positive, negative, class, name, inputs}")
+      .objectListOption("mechanistic", MECHANISTIC, "probes read from the model's weights (mean logit"
+          + " direction of positive minus negative tokens), scored on a dataset's rows without training")
+      .enumOption("on_too_few_rows", "fail", List.of("fail", "skip"), "when a dataset's rows lack a class on the train"
+          + " or test side: fail the job, or leave that dataset out (named in the summary) and probe the others")
       .longOption("seed", 42L, null, null, "seed of the class-balanced samples")
       .build();
 
@@ -146,7 +154,7 @@ record ProbeSettings(List<String> datasets, List<String> inputOrder, int maxPerC
     return new ProbeSettings(List.copyOf(datasets), cfg.getStringList("inputs"), cfg.getInt("max_per_class"),
         cfg.getInt("test_percent"), cfg.getLong("max_tokens"), probe, ks, cfg.getInt("max_k"), List.copyOf(rankings),
         cfg.getDouble("l1_c"), cfg.getString("multiclass_sweeps").equals("multinomial"), List.copyOf(mech),
-        cfg.getLong("seed"));
+        cfg.getString("on_too_few_rows").equals("skip"), cfg.getLong("seed"));
   }
 
   private static int[] parseKs(List<String> raw) {

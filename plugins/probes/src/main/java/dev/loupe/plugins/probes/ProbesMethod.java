@@ -80,7 +80,38 @@ public class ProbesMethod implements AnalysisMethod {
     long rows = read(ctx, s, inputs, datasets, labelling, samples);
     double readSeconds = (System.nanoTime() - t0) / 1e9;
 
-    LabelledSample.Split[][] splits = splits(inputs, datasets, samples);
+    // Datasets whose rows lack a class fail the job, or with on_too_few_rows = skip are left out.
+    Map<String, String> skipped = new LinkedHashMap<>();
+    LabelledSample.Split[][] all = splits(inputs, datasets, samples, s.skipSparseDatasets(), skipped);
+    List<Integer> kept = new ArrayList<>();
+    for (int d = 0; d < datasets.size(); d++) {
+      if (!skipped.containsKey(datasets.get(d).name())) {
+        kept.add(d);
+      }
+    }
+    if (!skipped.isEmpty()) {
+      ctx.log().warn("left out datasets without enough rows: {}", skipped);
+      datasets = kept.stream().map(datasets::get).toList();
+      LabelledSample[][] keptSamples = new LabelledSample[inputs.size()][kept.size()];
+      LabelledSample.Split[][] keptSplits = new LabelledSample.Split[inputs.size()][kept.size()];
+      for (int i = 0; i < inputs.size(); i++) {
+        for (int j = 0; j < kept.size(); j++) {
+          keptSamples[i][j] = samples[i][kept.get(j)];
+          keptSplits[i][j] = all[i][kept.get(j)];
+        }
+      }
+      samples = keptSamples;
+      all = keptSplits;
+      List<MechanisticProbe> keptProbes = new ArrayList<>();
+      for (MechanisticProbe p : mechanistic) {
+        int j = kept.indexOf(p.dataset());
+        if (j >= 0) {
+          keptProbes.add(p.atDataset(j));
+        }
+      }
+      mechanistic = keptProbes;
+    }
+    LabelledSample.Split[][] splits = all;
     long t1 = System.nanoTime();
     ProbeAnalysis.Outcome[][] outcomes = new ProbeAnalysis.Outcome[inputs.size()][datasets.size()];
     int total = inputs.size() * datasets.size();
@@ -141,6 +172,9 @@ public class ProbesMethod implements AnalysisMethod {
     }
     Map<String, Object> summary = ProbeOutputs.summary(ctx, s, inputs, datasets, samples, splits, outcomes,
         layerSweeps, mech, plots, rows, readSeconds, probeSeconds);
+    if (!skipped.isEmpty()) {
+      summary.put("skipped_datasets", skipped);
+    }
     ctx.publish("summary", summary);
     ProbeOutputs.writeReport(ctx.artifactDir().resolve("report.md"), summary, inputs, datasets, outcomes, layerSweeps,
         mech);
@@ -262,7 +296,7 @@ public class ProbesMethod implements AnalysisMethod {
    * @throws IllegalStateException naming every dataset whose rows lack a class on one side
    */
   private static LabelledSample.Split[][] splits(List<ProbeInput> inputs, List<TokenDataset> datasets,
-      LabelledSample[][] samples) {
+      LabelledSample[][] samples, boolean skip, Map<String, String> skipped) {
     LabelledSample.Split[][] out = new LabelledSample.Split[inputs.size()][datasets.size()];
     LinkedHashSet<String> problems = new LinkedHashSet<>();
     for (int d = 0; d < datasets.size(); d++) {
@@ -271,10 +305,11 @@ public class ProbesMethod implements AnalysisMethod {
           out[i][d] = samples[i][d].balanced();
         } catch (IllegalStateException e) {
           problems.add(e.getMessage());
+          skipped.putIfAbsent(datasets.get(d).name(), e.getMessage());
         }
       }
     }
-    if (!problems.isEmpty()) {
+    if (!problems.isEmpty() && (!skip || skipped.size() == datasets.size())) {
       throw new IllegalStateException("not enough labelled rows to probe: " + String.join("; ", problems));
     }
     return out;

@@ -1,5 +1,6 @@
 package dev.loupe.plugins.probes;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.sdk.config.ConfigException;
@@ -81,6 +82,28 @@ class BadInputTest {
     assertThatThrownBy(() -> new ProbesMethod().run(ctx)).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("dataset 'planted' has a class with no training rows")
         .hasMessageContaining("yes: 0 train / 0 test");
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void withSkipADatasetWithoutEnoughRowsIsLeftOutAndNamed() throws Exception {
+    TestJobContext ctx = readable(config("datasets", List.of("planted", "rare"), "on_too_few_rows", "skip"),
+        row -> row % 2).dataset(Fixtures.neverClassOne("rare")).build();
+    new ProbesMethod().run(ctx);
+
+    Map<String, Object> summary = ctx.resultMap("summary");
+    assertThat((Map<String, Object>) summary.get("skipped_datasets")).containsOnlyKeys("rare");
+    assertThat((String) ((Map<String, Object>) summary.get("skipped_datasets")).get("rare"))
+        .contains("dataset 'rare' has a class with no training rows");
+    assertThat((Map<String, Object>) summary.get("results")).containsOnlyKeys("planted");
+  }
+
+  @Test
+  void withSkipButNoDatasetLeftTheJobFails() {
+    TestJobContext ctx = readable(config("datasets", List.of("rare"), "on_too_few_rows", "skip"), row -> row % 2)
+        .dataset(Fixtures.neverClassOne("rare")).build();
+    assertThatThrownBy(() -> new ProbesMethod().run(ctx)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("not enough labelled rows to probe: dataset 'rare'");
   }
 
   @Test

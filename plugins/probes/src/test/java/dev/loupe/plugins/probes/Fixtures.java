@@ -110,6 +110,31 @@ final class Fixtures {
     };
   }
 
+  /** A two-class dataset that labels every row class 0. */
+  static TokenDataset neverClassOne(String name) {
+    return new TokenDataset() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public String description() {
+        return "never class 1";
+      }
+
+      @Override
+      public List<String> classes() {
+        return List.of("a", "b");
+      }
+
+      @Override
+      public Labeller labeller(ModelSession tokenizer) {
+        return batch -> new int[batch.rows()];
+      }
+    };
+  }
+
   /** A dataset with fewer than two classes. */
   static TokenDataset oneClass(String name) {
     return new TokenDataset() {
