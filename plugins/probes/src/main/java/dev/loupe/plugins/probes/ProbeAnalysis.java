@@ -84,8 +84,9 @@ final class ProbeAnalysis {
     List<Object> sweeps = new ArrayList<>();
     if (s.rankings().isEmpty()) {
       json.put("sweeps_skipped", "no rankings configured");
-    } else if (k > 2 && !s.multiclassSweeps()) {
-      json.put("sweeps_skipped", "multiclass_sweeps = skip and this dataset has " + k + " classes");
+    } else if (k > s.sweepMaxClasses()) {
+      json.put("sweeps_skipped", "this dataset has " + k + " classes, more than sweep_max_classes = "
+          + s.sweepMaxClasses());
     } else {
       FeatureMatrix all = concat(trX, teX);
       int[] labels = new int[trY.length + teY.length];

@@ -15,7 +15,7 @@ import java.util.List;
  * each mechanistic probe's fields) made here, before any input is read.
  */
 record ProbeSettings(List<String> datasets, List<String> inputOrder, int maxPerClass, int testPercent, long maxTokens,
-    LogisticRegression probe, int[] ks, int maxK, List<Ranking> rankings, double l1C, boolean multiclassSweeps,
+    LogisticRegression probe, int[] ks, int maxK, List<Ranking> rankings, double l1C, int sweepMaxClasses,
     List<MechanisticSpec> mechanistic, boolean skipSparseDatasets, long seed) {
 
   /** Growth of C per fit along the L1 path, and the most fits it makes. */
@@ -95,8 +95,8 @@ record ProbeSettings(List<String> datasets, List<String> inputOrder, int maxPerC
       .doubleOption("l1_c", 0.001, 1e-12, 1e12, "the 'l1' ranking orders features by when they enter L1 probes"
           + " (standardised features) fitted with C = l1_c, 4 l1_c, 16 l1_c, ... (at most 8 fits) until the largest k"
           + " have entered")
-      .enumOption("multiclass_sweeps", "multinomial", List.of("multinomial", "skip"), "k-sparse sweeps on datasets of"
-          + " more than two classes: multinomial probes scored by macro F1, or skip them")
+      .intOption("sweep_max_classes", 10, 2, 1_000_000, "k-sparse sweeps only on datasets of at most this many classes"
+          + " (multinomial probes scored by macro F1 above two; 2: binary datasets only); larger ones get a note")
       .objectListOption("mechanistic", MECHANISTIC, "probes read from the model's weights (mean logit"
           + " direction of positive minus negative tokens), scored on a dataset's rows without training")
       .enumOption("on_too_few_rows", "fail", List.of("fail", "skip"), "when a dataset's rows lack a class on the train"
@@ -153,7 +153,7 @@ record ProbeSettings(List<String> datasets, List<String> inputOrder, int maxPerC
     }
     return new ProbeSettings(List.copyOf(datasets), cfg.getStringList("inputs"), cfg.getInt("max_per_class"),
         cfg.getInt("test_percent"), cfg.getLong("max_tokens"), probe, ks, cfg.getInt("max_k"), List.copyOf(rankings),
-        cfg.getDouble("l1_c"), cfg.getString("multiclass_sweeps").equals("multinomial"), List.copyOf(mech),
+        cfg.getDouble("l1_c"), cfg.getInt("sweep_max_classes"), List.copyOf(mech),
         cfg.getString("on_too_few_rows").equals("skip"), cfg.getLong("seed"));
   }
 

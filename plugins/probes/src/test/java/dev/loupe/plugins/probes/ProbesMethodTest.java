@@ -90,6 +90,21 @@ class ProbesMethodTest {
   }
 
   @Test
+  void datasetsWithMoreClassesThanSweepMaxClassesGetANoteInsteadOfSweeps() throws Exception {
+    ActivationSource in = Fixtures.input("blocks.0.hook_resid_post", ROWS, WIDTH, row -> (row / 5) % 3,
+        (row, label, x, r) -> x[label] += 3f, 2);
+    TestJobContext ctx = TestJobContext.builder(new ProbesMethod(), dir)
+        .config(config("sweep_max_classes", 2)).input("main", in)
+        .dataset(Fixtures.planted("planted", List.of("a", "b", "c"))).build();
+    new ProbesMethod().run(ctx);
+
+    assertThat(detail(ctx, "planted", "main").get("sweeps_skipped"))
+        .isEqualTo("this dataset has 3 classes, more than sweep_max_classes = 2");
+    assertThat(first(ctx, "planted")).doesNotContainKey("k_sparse_test_f1");
+    assertThat(Files.readString(ctx.artifactDir().resolve("report.md"))).contains("k-sparse sweeps skipped");
+  }
+
+  @Test
   @SuppressWarnings("unchecked")
   void aPlantedSingleFeatureIsRankedFirstAndOneFeatureSuffices() throws Exception {
     ActivationSource in = Fixtures.input("blocks.2.mlp.hook_post", ROWS, WIDTH, ProbesMethodTest::halfAndHalf,
