@@ -30,12 +30,14 @@ final class ProbeOutputs {
     for (int d = 0; d < datasets.size(); d++) {
       List<ProbePlots.Line> lines = new ArrayList<>();
       for (int i = 0; i < inputs.size(); i++) {
-        for (ProbeAnalysis.SweepLine l : outcomes[i][d].sweeps()) {
+        List<ProbeAnalysis.SweepLine> sweeps = outcomes[i][d].sweeps();
+        for (int r = 0; r < sweeps.size(); r++) {
+          ProbeAnalysis.SweepLine l = sweeps.get(r);
           double[] x = new double[l.ks().length];
           for (int j = 0; j < x.length; j++) {
             x[j] = l.ks()[j];
           }
-          lines.add(new ProbePlots.Line(inputs.get(i).name() + " " + l.ranking(), x, l.testF1()));
+          lines.add(new ProbePlots.Line(inputs.get(i).name() + " " + l.ranking(), x, l.testF1(), i, r));
         }
       }
       if (!lines.isEmpty()) {
@@ -52,20 +54,21 @@ final class ProbeOutputs {
         y[i] = outcomes[i][d].accuracy();
       }
       acc.add(new ProbePlots.Line(datasets.get(d).name() + " (" + datasets.get(d).classes().size() + " classes)",
-          null, y));
+          null, y, d));
     }
     written.addAll(ProbePlots.perInput("Probe test accuracy by input", "test accuracy (balanced classes)", categories,
         acc, 0.0, 1.0, dir.resolve("accuracy_vs_layer")));
     if (!mechanistic.isEmpty()) {
       List<ProbePlots.Line> auc = new ArrayList<>();
-      for (Map<String, Object> m : mechanistic) {
+      for (int q = 0; q < mechanistic.size(); q++) {
+        Map<String, Object> m = mechanistic.get(q);
         double[] y = new double[inputs.size()];
         java.util.Arrays.fill(y, Double.NaN);
         for (Object o : (List<?>) m.get("inputs")) {
           Map<?, ?> row = (Map<?, ?>) o;
           y[indexOf(inputs, (String) row.get("input"))] = (Double) row.get("test_auc");
         }
-        auc.add(new ProbePlots.Line((String) m.get("name"), null, y));
+        auc.add(new ProbePlots.Line((String) m.get("name"), null, y, q));
       }
       written.addAll(ProbePlots.perInput("Mechanistic probes (no training): test AUC by input", "test AUC",
           categories, auc, 0.0, 1.0, dir.resolve("mechanistic_auc_vs_layer")));

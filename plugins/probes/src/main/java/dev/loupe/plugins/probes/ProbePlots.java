@@ -36,8 +36,15 @@ final class ProbePlots {
   private ProbePlots() {
   }
 
-  /** One line: a name and its points. */
-  record Line(String name, double[] x, double[] y) {
+  /**
+   * One line: a name, its points, and its look: {@code colour} picks the hue, {@code dash} the
+   * stroke (0 solid, 1 dashed, 2 dotted), so lines of one input share a colour and lines of one
+   * ranking a stroke.
+   */
+  record Line(String name, double[] x, double[] y, int colour, int dash) {
+    Line(String name, double[] x, double[] y, int colour) {
+      this(name, x, y, colour, 0);
+    }
   }
 
   /** Distinct colours that stay distinguishable in print (the ten "tableau" hues). */
@@ -55,11 +62,12 @@ final class ProbePlots {
    * @return the PNG and SVG written (base path + .png / .svg)
    */
   static List<Path> f1VsK(String title, List<Line> lines, Path base) throws IOException {
-    XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle("k (features in the probe)")
+    XYChart chart = new XYChartBuilder().width(1000).height(560).title(title).xAxisTitle("k (features in the probe)")
         .yAxisTitle("test F1").build();
-    style(chart.getStyler());
+    style(chart.getStyler(), lines.size());
     chart.getStyler().setXAxisLogarithmic(true);
-    chart.getStyler().setXAxisLogarithmicDecadeOnly(false);
+    // decade ticks only: 1..9 per decade would run the labels into each other
+    chart.getStyler().setXAxisLogarithmicDecadeOnly(true);
     chart.getStyler().setYAxisMin(0.0);
     chart.getStyler().setYAxisMax(1.0);
     chart.getStyler().setXAxisDecimalPattern("#");
@@ -72,7 +80,7 @@ final class ProbePlots {
       XYSeries s = chart.addSeries(l.name(), l.x(), l.y());
       s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
       s.setMarker(SeriesMarkers.CIRCLE);
-      colour(i, s);
+      colour(l, s);
     }
     return write(chart, base);
   }
@@ -84,10 +92,12 @@ final class ProbePlots {
    */
   static List<Path> perInput(String title, String yTitle, List<String> categories, List<Line> lines, double yMin,
       double yMax, Path base) throws IOException {
-    CategoryChart chart = new CategoryChartBuilder().width(900).height(560).title(title)
+    CategoryChart chart = new CategoryChartBuilder().width(1000).height(560).title(title)
         .xAxisTitle("input (layer), in sweep order").yAxisTitle(yTitle).build();
-    style(chart.getStyler());
+    style(chart.getStyler(), lines.size());
     chart.getStyler().setDefaultSeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);
+    // every line's points over its category, not side by side as grouped bars would be
+    chart.getStyler().setOverlapped(true);
     chart.getStyler().setYAxisMin(yMin);
     chart.getStyler().setYAxisMax(yMax);
     Set<String> names = new HashSet<>();
@@ -103,24 +113,25 @@ final class ProbePlots {
       }
       CategorySeries s = chart.addSeries(l.name(), categories, ys);
       s.setMarker(SeriesMarkers.CIRCLE);
-      colour(i, s);
+      colour(l, s);
     }
     return write(chart, base);
   }
 
-  private static void colour(int i, org.knowm.xchart.internal.series.MarkerSeries s) {
-    Color c = PALETTE[i % PALETTE.length];
+  private static void colour(Line l, org.knowm.xchart.internal.series.MarkerSeries s) {
+    Color c = PALETTE[l.colour() % PALETTE.length];
     s.setLineColor(c);
     s.setMarkerColor(c);
-    float[] dash = DASHES[(i / PALETTE.length) % DASHES.length];
+    float[] dash = DASHES[(l.dash() + l.colour() / PALETTE.length) % DASHES.length];
     s.setLineStyle(dash == null ? new BasicStroke(2f)
         : new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, dash, 0f));
   }
 
-  private static void style(org.knowm.xchart.style.AxesChartStyler st) {
+  private static void style(org.knowm.xchart.style.AxesChartStyler st, int lines) {
     st.setChartBackgroundColor(Color.WHITE);
-    st.setLegendPosition(Styler.LegendPosition.OutsideS);
-    st.setLegendLayout(Styler.LegendLayout.Horizontal);
+    // a few lines fit in one row below the plot; more need a column beside it
+    st.setLegendPosition(lines > 4 ? Styler.LegendPosition.OutsideE : Styler.LegendPosition.OutsideS);
+    st.setLegendLayout(lines > 4 ? Styler.LegendLayout.Vertical : Styler.LegendLayout.Horizontal);
     st.setAntiAlias(true);
     st.setPlotGridLinesColor(new Color(225, 225, 225));
   }
