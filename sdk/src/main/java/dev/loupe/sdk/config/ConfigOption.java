@@ -14,12 +14,17 @@ import java.util.Objects;
  * @param max inclusive upper bound for numbers (null: none)
  * @param choices allowed values for {@link Type#ENUM}; empty otherwise
  * @param description one line for users ({@code loupe plugins} prints it)
+ * @param items for {@link Type#OBJECT_LIST}, the schema every element (a mapping) is validated
+ *     against; null for the other types
  */
 public record ConfigOption(String name, Type type, Object defaultValue, Double min, Double max,
-    List<String> choices, String description) {
+    List<String> choices, String description, ConfigSchema items) {
 
-  /** Value types a config key can have. */
-  public enum Type { INT, LONG, DOUBLE, BOOLEAN, STRING, ENUM, STRING_LIST }
+  /**
+   * Value types a config key can have. {@code OBJECT_LIST} is a list of mappings, each validated
+   * against {@link #items()} (e.g. {@code mechanistic: [{dataset: french, positive: [...]}]}).
+   */
+  public enum Type { INT, LONG, DOUBLE, BOOLEAN, STRING, ENUM, STRING_LIST, OBJECT_LIST }
 
   public ConfigOption {
     Objects.requireNonNull(name, "name");
@@ -29,6 +34,15 @@ public record ConfigOption(String name, Type type, Object defaultValue, Double m
     if (type == Type.ENUM && choices.isEmpty()) {
       throw new IllegalArgumentException("option '" + name + "' is an ENUM with no choices");
     }
+    if ((type == Type.OBJECT_LIST) != (items != null)) {
+      throw new IllegalArgumentException("option '" + name + "': an OBJECT_LIST needs an item schema, and only it has one");
+    }
+  }
+
+  /** An option of any type but {@link Type#OBJECT_LIST} (no item schema). */
+  public ConfigOption(String name, Type type, Object defaultValue, Double min, Double max, List<String> choices,
+      String description) {
+    this(name, type, defaultValue, min, max, choices, description, null);
   }
 
   /** Whether a document must give this key. */
@@ -41,6 +55,14 @@ public record ConfigOption(String name, Type type, Object defaultValue, Double m
     StringBuilder sb = new StringBuilder(name).append(" (").append(type.name().toLowerCase());
     if (type == Type.ENUM) {
       sb.append(" ").append(String.join("|", choices));
+    }
+    if (type == Type.OBJECT_LIST) {
+      sb.append(" of {");
+      int i = 0;
+      for (ConfigOption o : items.options()) {
+        sb.append(i++ == 0 ? "" : ", ").append(o.name()).append(o.required() ? "" : "?");
+      }
+      sb.append('}');
     }
     sb.append(required() ? ", required" : ", default " + defaultValue);
     if (min != null || max != null) {

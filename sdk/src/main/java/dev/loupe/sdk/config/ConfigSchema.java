@@ -154,6 +154,33 @@ public final class ConfigSchema {
         }
         return List.copyOf(list);
       }
+      case OBJECT_LIST -> {
+        if (!(v instanceof Collection<?> c)) {
+          throw new ConfigException(name, "expected a list of mappings with keys " + o.items().options().stream()
+              .map(ConfigOption::name).toList() + ", got " + describe(v));
+        }
+        List<Map<String, Object>> list = new ArrayList<>();
+        int i = 0;
+        for (Object e : c) {
+          String at = name + "[" + i + "]";
+          if (!(e instanceof Map<?, ?> m)) {
+            throw new ConfigException(at, "expected a mapping with keys " + o.items().options().stream()
+                .map(ConfigOption::name).toList() + ", got " + (e == null ? "nothing" : describe(e)));
+          }
+          Map<String, Object> item = new LinkedHashMap<>();
+          m.forEach((k, x) -> item.put(String.valueOf(k), x));
+          try {
+            list.add(o.items().validate(item).asMap());
+          } catch (ConfigException inner) {
+            String prefix = inner.field().isEmpty() ? "" : "'" + inner.field() + "': ";
+            String why = inner.getMessage().startsWith(prefix) ? inner.getMessage().substring(prefix.length())
+                : inner.getMessage();
+            throw new ConfigException(inner.field().isEmpty() ? at : at + "." + inner.field(), why);
+          }
+          i++;
+        }
+        return List.copyOf(list);
+      }
       default -> throw new IllegalStateException("unhandled type " + o.type());
     }
   }
@@ -228,6 +255,17 @@ public final class ConfigSchema {
 
     public Builder stringListOption(String name, List<String> def, String description) {
       return add(new ConfigOption(name, ConfigOption.Type.STRING_LIST, def, null, null, List.of(), description));
+    }
+
+    /**
+     * A list of mappings, each validated against {@code items} (unknown keys, missing required keys,
+     * types and ranges, reported as {@code name[i].key}); the default is the empty list. Read it with
+     * {@link JobConfig#getObjectList}.
+     */
+    public Builder objectListOption(String name, ConfigSchema items, String description) {
+      Objects.requireNonNull(items, "items");
+      return add(new ConfigOption(name, ConfigOption.Type.OBJECT_LIST, List.of(), null, null, List.of(), description,
+          items));
     }
 
     public ConfigSchema build() {

@@ -54,6 +54,19 @@ public final class JobConfig {
     return (List<String>) get(key);
   }
 
+  /**
+   * The elements of an {@code OBJECT_LIST} option, each a validated config of the option's item
+   * schema (defaults filled in), in order.
+   */
+  @SuppressWarnings("unchecked")
+  public List<JobConfig> getObjectList(String key) {
+    List<JobConfig> out = new java.util.ArrayList<>();
+    for (Object item : (List<Object>) get(key)) {
+      out.add(new JobConfig((Map<String, Object>) item));
+    }
+    return List.copyOf(out);
+  }
+
   @Override
   public String toString() {
     return values.toString();
