@@ -14,7 +14,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code loupe bench ...}: measurements whose figures go into docs/BENCHMARKS.md. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure Loupe's performance.",
-    subcommands = {BenchCommand.Stream.class, BenchCommand.Forward.class, BenchCommand.Sae.class})
+    subcommands = {BenchCommand.Stream.class, BenchCommand.Forward.class, BenchCommand.Sae.class,
+        BenchCommand.Probes.class})
 final class BenchCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;
@@ -153,6 +154,49 @@ final class BenchCommand implements Callable<Integer> {
       List<SaeBenchmark.Row> rows = SaeBenchmark.run(o, TrainerConfig.builder().build(), log);
       out.print(json ? SaeBenchmark.json(o, rows) + System.lineSeparator() : SaeBenchmark.table(rows));
       out.flush();
+      return LoupeCli.OK;
+    }
+  }
+
+  /** {@code loupe bench probes}: the SDK's logistic regression against scikit-learn on identical data. */
+  @Command(name = "probes", mixinStandardHelpOptions = true,
+      description = "Logistic-regression probes: Loupe's L-BFGS and scikit-learn's LogisticRegression (lbfgs) on the "
+          + "same float32 problems (written as .npy), back to back: fit time, iterations, objective, test accuracy.")
+  static final class Probes implements Callable<Integer> {
+    @ParentCommand
+    BenchCommand bench;
+
+    @Option(names = "--python", description = "Python with scikit-learn (default: ${DEFAULT-VALUE})")
+    String python = "/usr/bin/python3";
+
+    @Option(names = "--rounds", description = "Loupe-then-sklearn rounds per problem (default: ${DEFAULT-VALUE})")
+    int rounds = 2;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = bench.parent.spec.commandLine().getOut();
+      PrintWriter err = bench.parent.spec.commandLine().getErr();
+      if (rounds < 1) {
+        err.println("--rounds: expected at least 1, got " + rounds);
+        return LoupeCli.USAGE;
+      }
+      Process check = new ProcessBuilder(python, "-c", "import sklearn, numpy").redirectErrorStream(true).start();
+      String why = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (check.waitFor() != 0) {
+        err.println("--python " + python + ": cannot import sklearn and numpy (install Debian's python3-sklearn and "
+            + "libopenblas0-pthread): " + why.strip());
+        return LoupeCli.USAGE;
+      }
+      java.nio.file.Path work = java.nio.file.Files.createTempDirectory("loupe-bench-probes");
+      try {
+        out.print(dev.loupe.sdk.probe.ProbeBenchmark.table(dev.loupe.sdk.probe.ProbeBenchmark.run(
+            java.nio.file.Path.of(python), work, dev.loupe.sdk.probe.ProbeBenchmark.defaultProblems(), rounds, out)));
+        out.flush();
+      } finally {
+        try (var files = java.nio.file.Files.walk(work)) {
+          files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+      }
       return LoupeCli.OK;
     }
   }

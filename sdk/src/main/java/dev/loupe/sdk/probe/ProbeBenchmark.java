@@ -191,32 +191,72 @@ public final class ProbeBenchmark {
     return new SklearnFit(w, intercepts, t, json.get("sklearn").asText());
   }
 
+  /** One problem's back-to-back round: Loupe's fit, then scikit-learn's on the same files. */
+  public record Round(Timing loupe, Timing sklearn) {
+    /** scikit-learn's fit time over Loupe's (above 1: Loupe is faster). */
+    public double ratio() {
+      return sklearn.seconds() / loupe.seconds();
+    }
+  }
+
   /**
-   * Prints back-to-back timings of both engines on 20k x 768 binary and 20k x 192 21-class problems.
-   * Arguments: [python] [work folder] [repeats].
+   * The default problems: a probes-job-sized binary problem (2,000 x 192: one dataset at one layer of
+   * {@code demo}), a neuron-sized one (20,000 x 768) and a 21-class language-like one (20,000 x 192).
    */
-  public static void main(String[] args) throws Exception {
-    Path python = Path.of(args.length > 0 ? args[0] : "/usr/bin/python3");
-    Path work = args.length > 1 ? Path.of(args[1]) : Files.createTempDirectory("loupe-probe-bench");
-    int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+  public static Dataset[] defaultProblems() {
+    return new Dataset[] {binary(2_000, 192, 3), binary(20_000, 768, 1), multinomial(20_000, 192, 21, 2)};
+  }
+
+  /**
+   * Times both engines on each problem, {@code rounds} times back to back (Loupe first, after one
+   * untimed Loupe fit to warm the JIT), with C = 1, tol = 1e-4, at most 1000 iterations; progress
+   * lines go to {@code log}.
+   */
+  public static java.util.List<Round> run(Path python, Path work, Dataset[] problems, int rounds,
+      java.io.PrintWriter log) throws IOException, InterruptedException {
     double c = 1.0;
     double tol = 1e-4;
     int maxIter = 1000;
     LogisticRegression probe = LogisticRegression.builder().c(c).tolerance(tol).maxIterations(maxIter).build();
-    Dataset[] problems = {binary(20_000, 768, 1), multinomial(20_000, 192, 21, 2)};
+    java.util.List<Round> out = new java.util.ArrayList<>();
     for (Dataset data : problems) {
       Path folder = work.resolve(data.name().replaceAll("[^A-Za-z0-9]+", "-"));
       writeNpy(data, folder);
       timeLoupe(data, probe); // JIT warm-up
-      for (int rep = 0; rep < repeats; rep++) {
+      for (int rep = 0; rep < rounds; rep++) {
         Timing ours = timeLoupe(data, probe);
         Timing theirs = runSklearn(python, folder, data.name(), c, tol, maxIter, 1800).timing();
-        System.out.println(format(ours));
-        System.out.println(format(theirs));
-        System.out.printf(Locale.ROOT, "%s: sklearn/loupe time ratio %.2f%n", data.name(),
-            theirs.seconds() / ours.seconds());
+        log.println(format(ours));
+        log.println(format(theirs));
+        log.flush();
+        out.add(new Round(ours, theirs));
       }
     }
+    return out;
+  }
+
+  /** A Markdown table of the rounds: times, iterations, test accuracies and the time ratio. */
+  public static String table(java.util.List<Round> rounds) {
+    StringBuilder b = new StringBuilder("| problem | Loupe s (iterations) | scikit-learn s (iterations) "
+        + "| sklearn / Loupe time | test accuracy Loupe / sklearn | objective Loupe / sklearn |\n"
+        + "|---|---:|---:|---:|---|---|\n");
+    for (Round r : rounds) {
+      b.append(String.format(Locale.ROOT, "| %s | %.3f (%d) | %.3f (%d) | %.2f | %.4f / %.4f | %.2f / %.2f |%n",
+          r.loupe().problem(), r.loupe().seconds(), r.loupe().iterations(), r.sklearn().seconds(),
+          r.sklearn().iterations(), r.ratio(), r.loupe().testAccuracy(), r.sklearn().testAccuracy(),
+          r.loupe().objective(), r.sklearn().objective()));
+    }
+    return b.toString();
+  }
+
+  /** Prints back-to-back timings of both engines. Arguments: [python] [work folder] [rounds]. */
+  public static void main(String[] args) throws Exception {
+    Path python = Path.of(args.length > 0 ? args[0] : "/usr/bin/python3");
+    Path work = args.length > 1 ? Path.of(args[1]) : Files.createTempDirectory("loupe-probe-bench");
+    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+    java.io.PrintWriter out = new java.io.PrintWriter(System.out, true);
+    out.print(table(run(python, work, defaultProblems(), rounds, out)));
+    out.flush();
   }
 
   private static String format(Timing t) {
