@@ -3,6 +3,7 @@ package dev.loupe.core.pipeline;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ final class PipelineFile {
     Object doc;
     try (JsonParser p = YAML.createParser(file.toFile())) {
       JsonToken t = p.nextToken();
-      doc = t == null ? null : read(p, "", lines);
+      doc = t == null ? null : read(p, "", lines, new HashMap<>());
     } catch (IOException e) {
       throw new PipelineException(file + ": not valid YAML: " + e.getMessage().split("\n")[0]);
     }
@@ -55,8 +56,46 @@ final class PipelineFile {
     return new PipelineFile(file, root, lines);
   }
 
-  private static Object read(JsonParser p, String path, Map<String, Integer> lines) throws IOException {
+  /**
+   * Reads the value at the parser's current token. YAML anchors ({@code &name}) and aliases
+   * ({@code *name}) are resolved here (an alias is a copy of the anchored value), since the streaming
+   * parser reports an alias as a plain string.
+   */
+  private static Object read(JsonParser p, String path, Map<String, Integer> lines, Map<String, Object> anchors)
+      throws IOException {
     lines.putIfAbsent(path, p.currentTokenLocation().getLineNr());
+    if (p instanceof YAMLParser y && y.isCurrentAlias()) {
+      String name = p.getText();
+      if (!anchors.containsKey(name)) {
+        throw new IOException("alias *" + name + " at line " + p.currentTokenLocation().getLineNr()
+            + " names no anchor (&" + name + ") above it");
+      }
+      return copy(anchors.get(name));
+    }
+    String anchor = p instanceof YAMLParser y ? y.getObjectId() : null;
+    Object value = readValue(p, path, lines, anchors);
+    if (anchor != null) {
+      anchors.put(anchor, value);
+    }
+    return value;
+  }
+
+  private static Object copy(Object v) {
+    if (v instanceof Map<?, ?> m) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      m.forEach((k, x) -> out.put((String) k, copy(x)));
+      return out;
+    }
+    if (v instanceof List<?> l) {
+      List<Object> out = new ArrayList<>();
+      l.forEach(x -> out.add(copy(x)));
+      return out;
+    }
+    return v;
+  }
+
+  private static Object readValue(JsonParser p, String path, Map<String, Integer> lines, Map<String, Object> anchors)
+      throws IOException {
     JsonToken t = p.currentToken();
     switch (t) {
       case START_OBJECT -> {
@@ -66,14 +105,14 @@ final class PipelineFile {
           String childPath = path.isEmpty() ? key : path + "." + key;
           lines.put(childPath, p.currentTokenLocation().getLineNr());
           p.nextToken();
-          m.put(key, read(p, childPath, lines));
+          m.put(key, read(p, childPath, lines, anchors));
         }
         return m;
       }
       case START_ARRAY -> {
         List<Object> l = new ArrayList<>();
         while (p.nextToken() != JsonToken.END_ARRAY) {
-          l.add(read(p, path + "[" + l.size() + "]", lines));
+          l.add(read(p, path + "[" + l.size() + "]", lines, anchors));
         }
         return l;
       }

@@ -69,6 +69,27 @@ class PipelineTest {
   }
 
   @Test
+  void anchorsAndAliasesShareAMappingBetweenSteps() throws Exception {
+    Pipeline p = check("""
+        steps:
+          - id: a
+            job:
+              method: rows
+              config: &cfg {scale: 3}
+              inputs: {main: {store: {path: /x}}}
+          - id: b
+            job:
+              method: rows
+              config: *cfg
+              inputs: {main: {store: {path: /y}}}
+        """, Map.of());
+    Map<String, Object> b = Pipeline.substitute(p.steps.get(1).body(), "steps[1]", p.vars, Map.of(), false);
+    assertThat(b.get("config")).isEqualTo(Map.of("scale", 3));
+    assertThatThrownBy(() -> check("steps:\n  - id: a\n    report: *nothing\n", Map.of()))
+        .isInstanceOf(PipelineException.class).hasMessageContaining("*nothing").hasMessageContaining("line 3");
+  }
+
+  @Test
   void aMissingFileAndBrokenYamlAreNamed() throws Exception {
     assertThatThrownBy(() -> Pipeline.read(tmp.resolve("nope.yaml"), Map.of()))
         .hasMessageContaining("nope.yaml: no such pipeline file");
