@@ -63,15 +63,39 @@ final class DemoCommand implements Callable<Integer> {
       description = "skip looking for language neurons in the MLPs (when the neurons plugin is installed)")
   boolean noNeurons;
 
+  @Option(names = "--serve", description = "after the demo, serve the web UI on its results and its model session "
+      + "(on 127.0.0.1) until Ctrl-C")
+  boolean serve;
+
+  @Option(names = "--port", paramLabel = "PORT", description = "HTTP port for --serve, 0 for any free one "
+      + "(default: server.port, 7070)")
+  Integer port;
+
   @Option(names = "--method", paramLabel = "ID", description = "analysis method run on every hook (default: ${DEFAULT-VALUE})")
   String method = "activation-stats";
 
   @Override
   public Integer call() throws Exception {
+    try {
+      return runDemo();
+    } finally {
+      if (closeSignal != null) {
+        closeSignal.countDown();
+      }
+    }
+  }
+
+  private Integer runDemo() throws Exception {
     PrintWriter o = parent.spec.commandLine().getOut();
     PrintWriter err = parent.spec.commandLine().getErr();
     if (tokens <= 0) {
       throw new LoupeCli.CliException(LoupeCli.USAGE, "--tokens must be > 0, got " + tokens);
+    }
+    if (port != null && !serve) {
+      throw new LoupeCli.CliException(LoupeCli.USAGE, "--port is the port of --serve; add --serve or leave it out");
+    }
+    if (port != null && (port < 0 || port > 65535)) {
+      throw new LoupeCli.CliException(LoupeCli.USAGE, "--port must be 0..65535, got " + port);
     }
     LoupeConfig cfg = parent.config();
     Path runDir = (out != null ? out : cfg.runDir().resolve("demo-"
@@ -179,9 +203,66 @@ final class DemoCommand implements Callable<Integer> {
       }
       o.println("report: " + report);
       o.flush();
+      if (serve) {
+        serveResults(node, cfg, sessionId, sae != null, neurons != null, diff != null, o);
+      }
       return LoupeCli.OK;
     }
   }
+
+  /**
+   * {@code --serve}: the HTTP API and web UI on the node that ran the demo, so its jobs, coders and
+   * model session are there to browse; blocks until the JVM is asked to stop (Ctrl-C), then lets the
+   * caller close the node.
+   */
+  private void serveResults(LoupeNode node, LoupeConfig cfg, String sessionId, boolean sae, boolean neurons,
+      boolean diff, PrintWriter o) throws InterruptedException {
+    int bindPort = port != null ? port : cfg.serverPort();
+    io.vertx.core.http.HttpServer http;
+    try {
+      http = dev.loupe.core.server.HttpApi.listen(node, "127.0.0.1", bindPort).toCompletionStage()
+          .toCompletableFuture().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw new LoupeCli.CliException(LoupeCli.USAGE, "--port " + bindPort + ": cannot serve there ("
+          + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + "); the report is written");
+    }
+    String url = "http://127.0.0.1:" + http.actualPort() + "/";
+    o.println();
+    o.println("web UI on the demo's results: " + url);
+    o.println("  model session:     " + url + "#/sessions/" + sessionId);
+    o.println("  jobs:              " + url + "#/jobs");
+    if (sae) {
+      o.println("  SAE features:      " + url + "#/coders");
+    }
+    if (neurons) {
+      o.println("  language neurons:  " + url + "#/jobs/neurons-languages");
+    }
+    if (diff) {
+      o.println("  model diff:        " + url + "#/jobs/crosscoder-demo-vs-demo-ft/diff");
+    }
+    o.println("Ctrl-C stops.");
+    o.flush();
+    java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      stop.countDown();
+      try {
+        closed.await(30, TimeUnit.SECONDS); // the main thread closes the node; let it finish
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "loupe-demo-serve-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      stop.await();
+      http.close().toCompletionStage().toCompletableFuture().join();
+    } finally {
+      closeSignal = closed;
+    }
+  }
+
+  /** Counted down once the node is closed after {@code --serve}, so the shutdown hook can return. */
+  private java.util.concurrent.CountDownLatch closeSignal;
 
   /**
    * Trains a TopK sparse autoencoder (the {@code sae} plugin, when installed) on the middle layer's

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +107,62 @@ class DemoCliTest {
         assertThat(out.toString()).containsPattern("french +best neuron L\\d\\.N\\d+ +F1 0\\.\\d{3}");
       }
     }
+  }
+
+  /**
+   * {@code --serve}: after the demo, the same node serves its jobs and model session over HTTP until
+   * the JVM is asked to stop (SIGTERM, as Ctrl-C), and then exits cleanly.
+   */
+  @Test
+  @Timeout(150)
+  void theDemoServesItsResultsUntilStopped() throws Exception {
+    Path runDir = home.resolve("served");
+    Path log = home.resolve("served.log");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Dai.djl.offline=true", "-Dloupe.log.dir=" + home, "-cp", System.getProperty("java.class.path"),
+        LoupeCli.class.getName(), "--home", home.toString(), "--plugins-dir", PluginFixtures.builtPluginsDir().toString(),
+        "demo", "--tokens", "3000", "--no-crosscoder", "--no-neurons", "--out", runDir.toString(), "--serve", "--port",
+        "0"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      String url = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(110);
+      while (url == null && System.nanoTime() < deadline && p.isAlive()) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("web UI on the demo's results: (http://\\S+/)")
+            .matcher(Files.readString(log));
+        if (m.find()) {
+          url = m.group(1);
+        } else {
+          Thread.sleep(250);
+        }
+      }
+      assertThat(url).as("no web UI line:%n%s", Files.readString(log)).isNotNull();
+      String text = Files.readString(log);
+      assertThat(text).contains("report: " + runDir.resolve("report.html")).contains("#/sessions/").contains("#/coders")
+          .doesNotContain("#/jobs/neurons-languages").doesNotContain("#/jobs/crosscoder-demo-vs-demo-ft/diff");
+      java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+          .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+      java.net.http.HttpResponse<String> jobs = client.send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create(url + "api/jobs")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(jobs.statusCode()).isEqualTo(200);
+      assertThat(jobs.body()).contains("sae-blocks-2-hook_resid_post").contains("activation-stats-blocks-0-hook_resid_post")
+          .contains("SUCCEEDED");
+      java.net.http.HttpResponse<String> page = client.send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create(url)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.body()).containsIgnoringCase("<html").contains("Loupe");
+      assertThat(p.isAlive()).isTrue();
+      p.destroy(); // SIGTERM: the shutdown hook lets the demo close its node
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(Files.readString(log)).isTrue();
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void portWithoutServeIsAUsageError() {
+    assertThat(loupe("demo", "--port", "7071")).isEqualTo(LoupeCli.USAGE);
+    assertThat(err.toString()).contains("--port", "--serve");
   }
 
   /**
