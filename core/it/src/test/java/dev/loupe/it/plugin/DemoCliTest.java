@@ -118,12 +118,8 @@ class DemoCliTest {
   void theDemoServesItsResultsUntilStopped() throws Exception {
     Path runDir = home.resolve("served");
     Path log = home.resolve("served.log");
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Dai.djl.offline=true", "-Dloupe.log.dir=" + home, "-cp", System.getProperty("java.class.path"),
-        LoupeCli.class.getName(), "--home", home.toString(), "--plugins-dir", PluginFixtures.builtPluginsDir().toString(),
-        "demo", "--tokens", "3000", "--no-crosscoder", "--no-neurons", "--out", runDir.toString(), "--serve", "--port",
-        "0"));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p = childDemo(log, List.of(), "--tokens", "3000", "--no-crosscoder", "--no-neurons", "--out",
+        runDir.toString(), "--serve", "--port", "0");
     try {
       String url = null;
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(110);
@@ -159,6 +155,19 @@ class DemoCliTest {
     }
   }
 
+  /** {@code loupe demo ARGS} in a child JVM (with {@code jvmArgs}), its output into {@code log}. */
+  private Process childDemo(Path log, List<String> jvmArgs, String... args) throws java.io.IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Dai.djl.offline=true");
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of("-Dloupe.log.dir=" + home, "-cp", System.getProperty("java.class.path"),
+        LoupeCli.class.getName(), "--home", home.toString(), "--plugins-dir",
+        PluginFixtures.builtPluginsDir().toString(), "demo"));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
   @Test
   void portWithoutServeIsAUsageError() {
     assertThat(loupe("demo", "--port", "7071")).isEqualTo(LoupeCli.USAGE);
@@ -174,12 +183,8 @@ class DemoCliTest {
   void theDemoFinishesWhenLayersOutnumberThreadsAndWorkers() throws Exception {
     Path runDir = home.resolve("demo6");
     Path log = home.resolve("demo6.log");
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Dai.djl.offline=true", "-Djava.util.concurrent.ForkJoinPool.common.parallelism=2",
-        "-Dloupe.log.dir=" + home, "-cp", System.getProperty("java.class.path"), LoupeCli.class.getName(),
-        "--home", home.toString(), "--plugins-dir", PluginFixtures.builtPluginsDir().toString(),
-        "demo", "--model", "random-gpt2:6x64", "--tokens", "3000", "--out", runDir.toString()));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p = childDemo(log, List.of("-Djava.util.concurrent.ForkJoinPool.common.parallelism=2"), "--model",
+        "random-gpt2:6x64", "--tokens", "3000", "--out", runDir.toString());
     try {
       boolean ended = p.waitFor(75, java.util.concurrent.TimeUnit.SECONDS);
       assertThat(ended).as("demo still running after 75 s:%n%s", Files.readString(log)).isTrue();

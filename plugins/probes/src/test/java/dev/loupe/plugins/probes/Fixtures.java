@@ -28,8 +28,9 @@ final class Fixtures {
   /** Rows per document of the synthetic inputs (documents decide the train/test split). */
   static final int DOC_LENGTH = 16;
 
-  /** A dataset whose labels are the ones the synthetic batches carry (-1: not in the dataset). */
-  static TokenDataset planted(String name, List<String> classes) {
+  /** A dataset of the given name, description and classes whose labeller {@code labeller} makes. */
+  static TokenDataset dataset(String name, String description, List<String> classes,
+      java.util.function.Function<ModelSession, Labeller> labeller) {
     return new TokenDataset() {
       @Override
       public String name() {
@@ -38,7 +39,7 @@ final class Fixtures {
 
       @Override
       public String description() {
-        return "planted labels " + classes;
+        return description;
       }
 
       @Override
@@ -48,116 +49,43 @@ final class Fixtures {
 
       @Override
       public Labeller labeller(ModelSession tokenizer) {
-        return batch -> batch.labels().clone();
+        return labeller.apply(tokenizer);
       }
     };
+  }
+
+  /** A dataset whose labels are the ones the synthetic batches carry (-1: not in the dataset). */
+  static TokenDataset planted(String name, List<String> classes) {
+    return dataset(name, "planted labels " + classes, classes, tokenizer -> batch -> batch.labels().clone());
   }
 
   /** A dataset that reads the tokenizer as core's token-text datasets do (so it fails without a session). */
   static TokenDataset needsTokenizer(String name) {
-    return new TokenDataset() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public String description() {
-        return "the token's text";
-      }
-
-      @Override
-      public List<String> classes() {
-        return List.of("a", "b");
-      }
-
-      @Override
-      public Labeller labeller(ModelSession tokenizer) {
-        int vocab = tokenizer.info().vocabSize();
-        return batch -> {
-          int[] out = new int[batch.rows()];
-          for (int r = 0; r < out.length; r++) {
-            out[r] = batch.tokenIds()[r] % vocab % 2;
-          }
-          return out;
-        };
-      }
-    };
+    return dataset(name, "the token's text", List.of("a", "b"), tokenizer -> {
+      int vocab = tokenizer.info().vocabSize();
+      return batch -> {
+        int[] out = new int[batch.rows()];
+        for (int r = 0; r < out.length; r++) {
+          out[r] = batch.tokenIds()[r] % vocab % 2;
+        }
+        return out;
+      };
+    });
   }
 
   /** A dataset whose labeller gives one label too few per batch. */
   static TokenDataset shortLabels(String name) {
-    return new TokenDataset() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public String description() {
-        return "broken";
-      }
-
-      @Override
-      public List<String> classes() {
-        return List.of("a", "b");
-      }
-
-      @Override
-      public Labeller labeller(ModelSession tokenizer) {
-        return batch -> new int[Math.max(0, batch.rows() - 1)];
-      }
-    };
+    return dataset(name, "broken", List.of("a", "b"), tokenizer -> batch -> new int[Math.max(0, batch.rows() - 1)]);
   }
 
   /** A two-class dataset that labels every row class 0. */
   static TokenDataset neverClassOne(String name) {
-    return new TokenDataset() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public String description() {
-        return "never class 1";
-      }
-
-      @Override
-      public List<String> classes() {
-        return List.of("a", "b");
-      }
-
-      @Override
-      public Labeller labeller(ModelSession tokenizer) {
-        return batch -> new int[batch.rows()];
-      }
-    };
+    return dataset(name, "never class 1", List.of("a", "b"), tokenizer -> batch -> new int[batch.rows()]);
   }
 
   /** A dataset with fewer than two classes. */
   static TokenDataset oneClass(String name) {
-    return new TokenDataset() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public String description() {
-        return "one class";
-      }
-
-      @Override
-      public List<String> classes() {
-        return List.of("only");
-      }
-
-      @Override
-      public Labeller labeller(ModelSession tokenizer) {
-        return batch -> new int[batch.rows()];
-      }
-    };
+    return dataset(name, "one class", List.of("only"), tokenizer -> batch -> new int[batch.rows()]);
   }
 
   /** Fills one row's features: (row, label, features to fill). */
