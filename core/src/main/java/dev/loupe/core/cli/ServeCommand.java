@@ -25,7 +25,7 @@ import picocli.CommandLine.ParentCommand;
  * stream to jobs on another.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-    description = "Run the Loupe core: model sessions, harvests, jobs and the HTTP API (Ctrl-C stops it).")
+    description = "Run the Loupe core: model sessions, harvests, jobs, the HTTP API and the web UI (Ctrl-C stops it).")
 final class ServeCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;
@@ -103,10 +103,11 @@ final class ServeCommand implements Callable<Integer> {
       HttpServer http = HttpApi.listen(node, bindHost, bindPort).toCompletionStage().toCompletableFuture().join();
       String url = "http://" + bindHost + ":" + http.actualPort();
       if (json) {
-        out.println(new JsonObject().put("event", "ready").put("node", id).put("clustered", cluster).put("http", url)
+        out.println(new JsonObject().put("event", "ready").put("node", id).put("clustered", cluster).put("http", url).put("ui", url + "/")
             .put("sessions", new JsonObject(new LinkedHashMap<>(sessions))).encode());
       } else {
         out.println("Loupe node " + id + (cluster ? " (cluster '" + clusterName + "')" : "") + " serving " + url + "/api");
+        out.println("  web UI: " + url + "/");
         sessions.forEach((m, s) -> out.println("  session " + s + ": " + m));
         out.println("  " + plugins.methods().size() + " analysis methods; " + plugins.failures().size() + " plugin problems"
             + " (see `loupe plugins`). Ctrl-C stops.");

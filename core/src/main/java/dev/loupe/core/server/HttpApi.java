@@ -49,6 +49,7 @@ import org.slf4j.LoggerFactory;
  * GET    /api/jobs | /api/jobs/ID           job status
  * DELETE /api/jobs/ID                       cancel a job
  * GET    /api/jobs/ID/events                server-sent events: progress, metrics, status
+ * GET    /                                  the web UI ({@link WebUi})
  * </pre>
  */
 public final class HttpApi {
@@ -99,6 +100,7 @@ public final class HttpApi {
       json(ctx, 202, new JsonObject(j.status().toDoc()));
     }));
     r.get("/api/jobs/:id/events").handler(this::events);
+    WebUi.mount(r);
     // Every path, not only /api/*: otherwise Vert.x answers an HTML page, and clients expect JSON.
     r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " "
         + ctx.request().path() + " (the API is under /api)"));
