@@ -104,7 +104,7 @@ export function lineChart(opts) {
     if (good.length === 0) return;
     const d = good.map((p, j) => (j ? 'L' : 'M') + xs(p[0]).toFixed(1) + ' ' + ys(tf(p[1])).toFixed(1)).join(' ');
     g.appendChild(s('path', {class: 'series', d, stroke: colour, 'data-series': se.name}));
-    if (opts.markers || good.length === 1) {
+    if (opts.markers || good.length <= 12) {
       for (const p of good) {
         g.appendChild(s('circle', {cx: xs(p[0]), cy: ys(tf(p[1])), r: 2.5, fill: colour},
           s('title', null, `${se.name}: ${opts.xCategories ? opts.xCategories[p[0]] : label(p[0])} → ${p[1]}`)));

@@ -1,0 +1,272 @@
+package dev.loupe.it.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.loupe.core.node.LoupeNode;
+import dev.loupe.core.plugin.PluginHost;
+import dev.loupe.core.server.HttpApi;
+import dev.loupe.it.plugin.PluginFixtures;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The web UI in a real browser (headless Debian chromium) against a real node with the built
+ * plugins: start an SAE job on the demo model from the Jobs page and watch it finish with its
+ * curves and results; open a demo session from the home page, run a prompt and see its tokens
+ * coloured by the SAE's most active latent (checked position by position against the API's own
+ * answer), the top next tokens and the logit lens; open that latent's feature page with its top
+ * examples, histogram and logits, and search features by token. Screenshots of every page go to
+ * {@code core/it/target/screenshots/}.
+ */
+class WebUiBrowserTest {
+  /** ASCII, so the demo's byte tokenizer gives one token per character. */
+  private static final String PROMPT = "Mr President, I would like to thank the Commission for its report.";
+  private static final String JOB = "sae-ui";
+
+  @TempDir
+  Path tmp;
+
+  private LoupeNode node;
+  private String base;
+  private ChromeDriver browser;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final Path screenshots = Path.of(System.getProperty("loupe.it.screenshots", "target/screenshots"));
+
+  @BeforeEach
+  void start() throws IOException {
+    browser = Chromium.start(1400, 1000); // first: without a browser the test stops before starting a node
+    PluginHost plugins = PluginHost.builder().pluginDir(PluginFixtures.builtPluginsDir())
+        .extractDir(tmp.resolve("plugins")).build();
+    node = LoupeNode.start("webui", null, plugins, tmp.resolve("runs"), 2);
+    int port = HttpApi.listen(node, "127.0.0.1", 0).toCompletionStage().toCompletableFuture().join().actualPort();
+    base = "http://127.0.0.1:" + port;
+    Files.createDirectories(screenshots);
+  }
+
+  @AfterEach
+  void stop() {
+    try {
+      if (browser != null) {
+        browser.quit();
+      }
+    } finally {
+      if (node != null) {
+        node.close();
+      }
+    }
+  }
+
+  @Test
+  @Timeout(180)
+  void trainAnSaeThenSeeAPromptColouredByItsLatentAndOpenTheFeaturePage() throws Exception {
+    try {
+      story();
+    } catch (Throwable t) {
+      // what the browser showed when it failed, and the page as it was
+      shot("failure");
+      Files.writeString(screenshots.resolve("failure.html"), browser.getPageSource());
+      browser.manage().logs().get(LogType.BROWSER).getAll().forEach(e -> System.out.println("browser console: " + e));
+      throw t;
+    }
+  }
+
+  private void story() throws Exception {
+    WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+
+    // Jobs page: start a small TopK SAE on demo's layer-2 residual stream from the form.
+    browser.get(base + "/#/jobs");
+    WebElement form = wait.until(ExpectedConditions.presenceOfElementLocated(By.id("job-method")));
+    browser.findElement(By.cssSelector("details.card > summary")).click();
+    new Select(form).selectByValue("sae");
+    setValue(browser.findElement(By.id("job-config")), new JsonObject().put("activation", "topk").put("k", 8)
+        .put("expansion", 4).put("batch_size", 512).put("epochs", 3).put("eval_rows", 1024).put("eval_every", 10)
+        .put("metrics_every", 2).put("top_examples", 5).encodePrettily());
+    setValue(browser.findElement(By.id("job-inputs")), new JsonObject().put("main", new JsonObject().put("model",
+        new JsonObject().put("model", "demo").put("corpus", "europarl").put("hook", "blocks.2.hook_resid_post")
+            .put("tokens", 8000))).encodePrettily());
+    browser.findElement(By.id("job-id")).sendKeys(JOB);
+    browser.findElement(By.id("job-start")).click();
+    wait.until(ExpectedConditions.urlContains("#/jobs/" + JOB));
+    new WebDriverWait(browser, Duration.ofSeconds(120)).until(ExpectedConditions.presenceOfElementLocated(
+        By.cssSelector("h1 [data-state='SUCCEEDED'], h1 [data-state='FAILED']")));
+    assertThat(browser.findElement(By.cssSelector("h1 .state")).getText()).as(textOf("job-message")).isEqualTo("SUCCEEDED");
+    for (String metric : List.of("loss", "l0", "fve", "dead_fraction")) {
+      wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("[data-metric='" + metric + "'] path.series")));
+    }
+    WebElement summary = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("[data-result='summary'] .stats")));
+    assertThat(summary.getText()).contains("held-out FVE").contains("sae");
+    shot("01-job-sae");
+
+    // Home: open a session on demo.
+    browser.get(base + "/#/");
+    wait.until(ExpectedConditions.elementToBeClickable(By.id("open-session"))).click();
+    wait.until(ExpectedConditions.urlMatches("#/sessions/[^/]+$"));
+    String sessionId = browser.getCurrentUrl().replaceAll(".*#/sessions/", "");
+
+    // Session: run the prompt coloured by the SAE's latent most active on it.
+    WebElement prompt = wait.until(ExpectedConditions.presenceOfElementLocated(By.id("prompt")));
+    assertThat(new Select(browser.findElement(By.id("colour-by"))).getFirstSelectedOption().getAttribute("value"))
+        .isEqualTo("latent");
+    setValue(prompt, PROMPT);
+    browser.findElement(By.id("run")).click();
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#tokens .tok.lit")));
+    List<WebElement> tokens = browser.findElements(By.cssSelector("#tokens .tok"));
+    assertThat(tokens).hasSize(PROMPT.length());
+    assertThat(tokens.stream().map(WebElement::getText).collect(Collectors.joining())).isEqualTo(PROMPT);
+    int latent = Integer.parseInt(browser.findElement(By.id("colour-latent")).getText());
+
+    // What the page shows is what the model computes: ask the API for that latent on the same prompt.
+    String coderId = coderOf(JOB);
+    JsonObject run = post("/api/sessions/" + sessionId + "/run", new JsonObject().put("text", PROMPT).put("top", 10)
+        .put("hooks", new JsonArray().add(new JsonObject().put("hook", "blocks.2.hook_resid_post")
+            .put("coder", new JsonObject().put("id", coderId)).put("latents", new JsonArray().add(latent)))));
+    JsonArray values = run.getJsonArray("activations").getJsonObject(0).getJsonArray("values");
+    List<Integer> firing = new ArrayList<>();
+    for (int p = 0; p < values.size(); p++) {
+      double v = values.getJsonArray(p).getDouble(0);
+      double shown = Double.parseDouble(tokens.get(p).getAttribute("data-act"));
+      assertThat(shown).as("activation of latent %d at position %d", latent, p).isCloseTo(v, org.assertj.core.data.Offset.offset(1e-4));
+      if (v > 0) {
+        firing.add(p);
+      }
+    }
+    assertThat(firing).as("positions where latent %d fires", latent).isNotEmpty();
+    List<Integer> lit = new ArrayList<>();
+    for (int p = 0; p < tokens.size(); p++) {
+      if (tokens.get(p).getAttribute("class").contains("lit")) {
+        lit.add(p);
+      }
+    }
+    assertThat(firing).containsAll(lit); // a colour only where the latent fires (faint ones may stay white)
+
+    // Hovering a token shows the model's top next tokens there.
+    new Actions(browser).moveToElement(tokens.get(12)).perform();
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("token-detail"), "position 12"));
+    List<WebElement> next = browser.findElements(By.cssSelector("#top-next tr"));
+    assertThat(next).hasSize(10);
+    String topText = run.getJsonArray("top").getJsonArray(12).getJsonObject(0).getString("text");
+    assertThat(next.get(0).findElement(By.cssSelector("td")).getText()).isEqualTo(topText.equals(" ") ? "␣" : topText);
+    shot("02-session-latent");
+
+    // Logit lens: one row per layer plus the model's output.
+    browser.findElement(By.id("run-lens")).click();
+    wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("#lens-table tbody tr"), 5));
+    assertThat(browser.findElements(By.cssSelector("#lens-table thead th.tokhead"))).hasSize(PROMPT.length());
+    shot("03-session-logit-lens");
+
+    // The same prompt coloured by a neuron.
+    new Select(browser.findElement(By.id("colour-by"))).selectByValue("neuron");
+    new Select(browser.findElement(By.id("neuron-hook"))).selectByValue("blocks.1.mlp.hook_post");
+    WebElement neuron = browser.findElement(By.id("neuron-index"));
+    neuron.clear();
+    neuron.sendKeys("5");
+    browser.findElement(By.id("run")).click();
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("colour-caption"), "neuron 5 of blocks.1.mlp.hook_post"));
+    assertThat(browser.findElements(By.cssSelector("#tokens .tok[data-act]"))).hasSize(PROMPT.length());
+    shot("04-session-neuron");
+
+    // The feature page of the latent: top examples with highlighted tokens, histogram, density, logits.
+    browser.get(base + "/#/coders/" + coderId + "/features/" + latent);
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("latent-title"), "Latent " + latent));
+    List<WebElement> examples = wait.until(ExpectedConditions.presenceOfAllElementsLocatedBy(
+        By.cssSelector("#top-examples [data-example]")));
+    assertThat(examples).isNotEmpty().hasSizeLessThanOrEqualTo(5);
+    for (WebElement e : examples) {
+      assertThat(e.findElements(By.cssSelector(".tok.lit"))).isNotEmpty();
+      assertThat(e.findElements(By.cssSelector(".tok.focus"))).hasSize(1);
+    }
+    assertThat(browser.findElements(By.cssSelector("#activation-histogram rect.binbar"))).isNotEmpty();
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("svg.chart rect.marker")));
+    assertThat(browser.findElements(By.cssSelector("[data-logits='positive'] tr"))).hasSize(10);
+    assertThat(browser.findElements(By.cssSelector("[data-logits='negative'] tr"))).hasSize(10);
+    shot("05-feature-page");
+
+    // Search by token: latents whose top examples or logits hold "e".
+    WebElement search = browser.findElement(By.id("feature-search"));
+    search.sendKeys("e");
+    browser.findElement(By.id("feature-go")).click();
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#search-results tbody tr")));
+    shot("06-feature-search");
+
+    // Offline: everything the pages loaded came from the node, and the console holds no error.
+    @SuppressWarnings("unchecked")
+    List<String> loaded = (List<String>) ((JavascriptExecutor) browser).executeScript(
+        "return performance.getEntriesByType('resource').map(e => e.name)");
+    assertThat(loaded).isNotEmpty().allMatch(u -> u.startsWith(base + "/"));
+    List<LogEntry> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
+        .filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue()).toList();
+    assertThat(errors).as("browser console errors").isEmpty();
+  }
+
+  private String textOf(String id) {
+    List<WebElement> els = browser.findElements(By.id(id));
+    return els.isEmpty() ? "" : els.get(0).getText();
+  }
+
+  /** Sets a text field's value as typing would, without typing it key by key. */
+  private void setValue(WebElement field, String value) {
+    ((JavascriptExecutor) browser).executeScript(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", field, value);
+  }
+
+  private void shot(String name) throws IOException {
+    Path png = screenshots.resolve(name + ".png");
+    Files.write(png, browser.getScreenshotAs(OutputType.BYTES));
+    System.out.println("screenshot " + png.toAbsolutePath());
+  }
+
+  /** The id of the coder a job wrote, as GET /api/coders lists it. */
+  private String coderOf(String job) throws Exception {
+    JsonArray coders = new JsonArray(get("/api/coders"));
+    for (int i = 0; i < coders.size(); i++) {
+      JsonObject c = coders.getJsonObject(i);
+      if (job.equals(c.getString("job"))) {
+        return c.getString("id");
+      }
+    }
+    throw new AssertionError("no coder of job " + job + " in " + coders.encode());
+  }
+
+  private String get(String path) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return r.body();
+  }
+
+  private JsonObject post(String path, JsonObject body) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.encode())).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new JsonObject(r.body());
+  }
+}
