@@ -26,7 +26,7 @@ async function summaryOf(info) {
 }
 
 function searchForm(coderId, dSae, query, out) {
-  const input = h('input', {id: 'feature-search', size: 30, placeholder: 'latent index, or a token such as "Parl"', value: query || ''});
+  const input = h('input', {id: 'feature-search', size: 30, placeholder: 'latent index, text in tokens, or "exact token"', value: query || ''});
   const go = async () => {
     const q = input.value.trim();
     if (!q) return;
@@ -40,15 +40,18 @@ function searchForm(coderId, dSae, query, out) {
       return;
     }
     replace(out, h('p', {class: 'muted'}, 'Searching…'));
+    // "text" in quotes: exactly that token (spaces kept); otherwise any token containing the text
+    const exact = /^".*"$/.test(q) && q.length > 2;
+    const param = exact ? `token=${encodeURIComponent(q.slice(1, -1))}` : `q=${encodeURIComponent(q)}`;
     try {
-      const data = await api.get(`/api/coders/${seg(coderId)}/features?token=${encodeURIComponent(q)}`);
+      const data = await api.get(`/api/coders/${seg(coderId)}/features?${param}`);
       const hits = Array.isArray(data) ? data : data.results || data.latents || data.hits || [];
       if (hits.length === 0) {
-        replace(out, h('p', {class: 'muted'}, `No latent's top examples or top logits hold "${q}".`));
+        replace(out, h('p', {class: 'muted'}, `No latent's top examples or top logits hold ${exact ? 'the token ' + q : '"' + q + '"'}.`));
         return;
       }
       const cols = ['latent', 'score', 'density', 'max act', 'in top examples', 'promotes (rank)', 'suppresses (rank)'];
-      replace(out, h('div', {id: 'search-results'}, h('div', {class: 'small muted'}, `${hits.length} latents for "${q}"`),
+      replace(out, h('div', {id: 'search-results'}, h('div', {class: 'small muted'}, `${hits.length} latents whose top examples or logits hold ${exact ? 'the token ' + q : 'a token containing "' + q + '"'}${data.top_examples_searched === false ? ' (logits only: token texts unavailable)' : ''}`),
         table(cols, hits.map(x => [h('a', {href: latentHref(coderId, x.latent)}, String(x.latent)), x.score, x.density, x.max_activation,
           x.top_examples_matching != null ? `${x.top_examples_matching} / ${x.top_examples}` : '–',
           ranks(x.logits_positive_ranks), ranks(x.logits_negative_ranks)]),

@@ -75,7 +75,7 @@ export async function render(app) {
     }
     replace(modelsBox, table(['reference', 'what'], list.map(m => [
       h('a', {href: '#', onclick: ev => { ev.preventDefault(); modelInput.value = modelName(m); }}, modelName(m)),
-      typeof m === 'string' ? '' : (m.description || m.kind || m.path || m.form || ''),
+      typeof m === 'string' ? '' : [m.description || m.kind || m.path || '', m.available === false ? ' (not available here)' : ''].join(''),
     ])));
   });
 

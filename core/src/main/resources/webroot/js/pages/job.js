@@ -127,7 +127,7 @@ export async function render(app, [jobId]) {
   }
 
   drawHead();
-  if (!FINAL_STATES.has(status.state)) follow();
+  if (status.live !== false && !FINAL_STATES.has(status.state)) follow();
   history(jobId).then(rows => {
     panel.load(rows);
     if (panel.seen === 0) replace(curves, h('p', {class: 'muted'}, 'No metrics recorded yet.'));

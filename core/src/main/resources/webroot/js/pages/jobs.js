@@ -8,9 +8,13 @@ import {MetricsPanel, history} from '../metrics.js';
 
 /** Cancel and resume buttons for one job; {@code after} runs with the new status or an error. */
 export function jobButtons(j, after) {
-  const cancel = h('button', {class: 'cancel', 'data-action': 'cancel', disabled: FINAL_STATES.has(j.state)}, 'Cancel');
-  const resume = h('button', {class: 'resume', 'data-action': 'resume', disabled: !(j.state === 'CANCELLED' || j.state === 'FAILED')},
-    'Resume');
+  // A job is running only while this node runs it (live); one found only on disk can be resumed
+  // unless it succeeded (a node that died mid-job leaves it RUNNING in status.json).
+  const running = j.live !== false && !FINAL_STATES.has(j.state);
+  const cancel = h('button', {class: 'cancel', 'data-action': 'cancel', disabled: !running,
+    title: 'stop the job (it keeps its checkpoints)'}, 'Cancel');
+  const resume = h('button', {class: 'resume', 'data-action': 'resume', disabled: running || j.state === 'SUCCEEDED',
+    title: 'start it again from its config.json; a method that checkpoints continues from its last checkpoint'}, 'Resume');
   cancel.addEventListener('click', async () => {
     cancel.disabled = true;
     try {
@@ -143,7 +147,7 @@ export async function render(app) {
         status: update,
       }, msg => replace(err, errorBox(`job ${j.jobId}`, new Error(msg)))));
     }
-    if (!FINAL_STATES.has(j.state)) follow();
+    if (j.live !== false && !FINAL_STATES.has(j.state)) follow();
     history(j.jobId).then(rows => panel.load(rows)).catch(e => {
       panel.load([]);
       replace(err, errorBox('metrics history', e));

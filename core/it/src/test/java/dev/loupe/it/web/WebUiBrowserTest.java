@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
@@ -57,7 +58,8 @@ class WebUiBrowserTest {
   private LoupeNode node;
   private String base;
   private ChromeDriver browser;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
   private final Path screenshots = Path.of(System.getProperty("loupe.it.screenshots", "target/screenshots"));
 
   @BeforeEach
@@ -237,9 +239,18 @@ class WebUiBrowserTest {
         "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", field, value);
   }
 
+  /** A screenshot of the whole page (the window grows to the page's height for it, up to 5000 px). */
   private void shot(String name) throws IOException {
+    Dimension window = browser.manage().window().getSize();
+    long height = (Long) ((JavascriptExecutor) browser).executeScript(
+        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)");
+    browser.manage().window().setSize(new Dimension(window.getWidth(), (int) Math.min(5000, Math.max(height + 20, window.getHeight()))));
     Path png = screenshots.resolve(name + ".png");
-    Files.write(png, browser.getScreenshotAs(OutputType.BYTES));
+    try {
+      Files.write(png, browser.getScreenshotAs(OutputType.BYTES));
+    } finally {
+      browser.manage().window().setSize(window);
+    }
     System.out.println("screenshot " + png.toAbsolutePath());
   }
 
