@@ -10,6 +10,7 @@ import * as job from './pages/job.js';
 import * as coders from './pages/coders.js';
 import * as feature from './pages/feature.js';
 import * as diff from './pages/diff.js';
+import * as tryPage from './pages/try.js';
 
 const ROUTES = [
   [/^\/?$/, home, 'home'],
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^\/coders$/, coders, 'coders'],
   [/^\/coders\/([^/]+)$/, feature, 'coders'],
   [/^\/coders\/([^/]+)\/features\/(\d+)$/, feature, 'coders'],
+  [/^\/try$/, tryPage, 'home'],
 ];
 
 let cleanup = null;

@@ -67,7 +67,7 @@ function axisTitles(svg, width, height, m, xLabel, yLabel) {
 
 /**
  * A line chart. opts: series [{name, points: [[x, y]...], colour}], width, height, xLabel,
- * yLabel, yMin, yMax, logY, xCategories (labels for x = 0, 1, ...), markers (draw points).
+ * yLabel, yMin, yMax, logY, logX, xCategories (labels for x = 0, 1, ...), markers (draw points).
  * Returns an SVG element.
  */
 export function lineChart(opts) {
@@ -76,14 +76,16 @@ export function lineChart(opts) {
   const m = {left: 48, right: 12, top: 8, bottom: opts.xLabel ? 32 : 20};
   const f = frame(width, height, m);
   const svg = s('svg', {class: 'chart', width, height, viewBox: `0 0 ${width} ${height}`});
-  const pts = opts.series.flatMap(se => se.points).filter(p => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!opts.logY || p[1] > 0));
+  const usable = p => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!opts.logY || p[1] > 0) && (!opts.logX || p[0] > 0);
+  const pts = opts.series.flatMap(se => se.points).filter(usable);
   if (pts.length === 0) {
     svg.appendChild(s('text', {x: width / 2, y: height / 2, 'text-anchor': 'middle'}, opts.empty || 'no data yet'));
     return svg;
   }
   const tf = opts.logY ? Math.log10 : v => v;
-  let x0 = Math.min(...pts.map(p => p[0]));
-  let x1 = Math.max(...pts.map(p => p[0]));
+  const tx = opts.logX ? Math.log10 : v => v;
+  let x0 = Math.min(...pts.map(p => tx(p[0])));
+  let x1 = Math.max(...pts.map(p => tx(p[0])));
   let y0 = opts.yMin != null ? opts.yMin : Math.min(...pts.map(p => tf(p[1])));
   let y1 = opts.yMax != null ? opts.yMax : Math.max(...pts.map(p => tf(p[1])));
   if (opts.xCategories) { x0 = -0.5; x1 = opts.xCategories.length - 0.5; }
@@ -95,18 +97,20 @@ export function lineChart(opts) {
   const xs = x => (x - x0) / (x1 - x0) * f.w;
   const ys = y => f.h - (y - y0) / (y1 - y0) * f.h;
   const g = s('g', {transform: `translate(${m.left},${m.top})`});
-  const xt = opts.xCategories ? opts.xCategories.map((_, i) => i) : ticks(x0, x1, Math.max(2, Math.floor(f.w / 70)));
+  let xt = opts.xCategories ? opts.xCategories.map((_, i) => i) : ticks(x0, x1, Math.max(2, Math.floor(f.w / 70)));
+  if (opts.logX) xt = logTicks(x0, x1);
   const yt = ticks(y0, y1, Math.max(2, Math.floor(f.h / 35)));
-  axes(g, xs, ys, f, xt, yt, opts.xCategories ? i => opts.xCategories[i] : label, opts.logY ? v => label(Math.pow(10, v)) : label);
+  axes(g, xs, ys, f, xt, yt, opts.xCategories ? i => opts.xCategories[i] : opts.logX ? v => label(Math.round(Math.pow(10, v))) : label,
+    opts.logY ? v => label(Math.pow(10, v)) : label);
   opts.series.forEach((se, i) => {
     const colour = se.colour || PALETTE[i % PALETTE.length];
-    const good = se.points.filter(p => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!opts.logY || p[1] > 0));
+    const good = se.points.filter(usable);
     if (good.length === 0) return;
-    const d = good.map((p, j) => (j ? 'L' : 'M') + xs(p[0]).toFixed(1) + ' ' + ys(tf(p[1])).toFixed(1)).join(' ');
+    const d = good.map((p, j) => (j ? 'L' : 'M') + xs(tx(p[0])).toFixed(1) + ' ' + ys(tf(p[1])).toFixed(1)).join(' ');
     g.appendChild(s('path', {class: 'series', d, stroke: colour, 'data-series': se.name}));
     if (opts.markers || good.length <= 12) {
       for (const p of good) {
-        g.appendChild(s('circle', {cx: xs(p[0]), cy: ys(tf(p[1])), r: 2.5, fill: colour},
+        g.appendChild(s('circle', {cx: xs(tx(p[0])), cy: ys(tf(p[1])), r: 2.5, fill: colour},
           s('title', null, `${se.name}: ${opts.xCategories ? opts.xCategories[p[0]] : label(p[0])} → ${p[1]}`)));
       }
     }
@@ -114,6 +118,18 @@ export function lineChart(opts) {
   svg.appendChild(g);
   axisTitles(svg, width, height, m, opts.xLabel, opts.yLabel);
   return svg;
+}
+
+/** Ticks at 1, 2, 5 x powers of ten inside [lo, hi] (log10 units). */
+function logTicks(lo, hi) {
+  const out = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = e + Math.log10(m);
+      if (v >= lo - 1e-9 && v <= hi + 1e-9) out.push(v);
+    }
+  }
+  return out;
 }
 
 /** A legend for series drawn by lineChart. */
@@ -177,6 +193,46 @@ export function histogram(opts) {
   svg.appendChild(g);
   axisTitles(svg, width, height, m, opts.xLabel, opts.yLabel);
   return svg;
+}
+
+/**
+ * Two histograms over the same bins, side by side in each bin (e.g. a neuron's activations on
+ * one class and on the rest). opts: lo, hi, a {name, counts}, b {name, counts}, width, height,
+ * xLabel. Counts are drawn as fractions of each side's total, so unequal sides compare.
+ */
+export function pairedHistogram(opts) {
+  const n = opts.a.counts.length;
+  const width = opts.width || 360;
+  const height = opts.height || 150;
+  const m = {left: 40, right: 8, top: 8, bottom: opts.xLabel ? 32 : 20};
+  const f = frame(width, height, m);
+  const svg = s('svg', {class: 'chart', width, height, viewBox: `0 0 ${width} ${height}`});
+  const frac = c => {
+    const t = c.reduce((x, y) => x + y, 0) || 1;
+    return c.map(v => v / t);
+  };
+  const fa = frac(opts.a.counts);
+  const fb = frac(opts.b.counts);
+  const maxV = Math.max(1e-9, ...fa, ...fb);
+  const lo = opts.lo;
+  const hi = opts.hi > opts.lo ? opts.hi : opts.lo + 1;
+  const xs = x => (x - lo) / (hi - lo) * f.w;
+  const ys = v => f.h - v / maxV * f.h;
+  const g = s('g', {transform: `translate(${m.left},${m.top})`});
+  axes(g, xs, ys, f, ticks(lo, hi, 4), ticks(0, maxV, 3), label, label);
+  const bw = f.w / n;
+  for (let i = 0; i < n; i++) {
+    for (const [k, v, colour, name, count] of [[0, fa[i], PALETTE[0], opts.a.name, opts.a.counts[i]], [1, fb[i], PALETTE[1], opts.b.name, opts.b.counts[i]]]) {
+      if (v <= 0) continue;
+      g.appendChild(s('rect', {x: i * bw + k * bw / 2, y: ys(v), width: Math.max(1, bw / 2 - 0.5), height: f.h - ys(v), fill: colour},
+        s('title', null, `${name}: ${count} rows`)));
+    }
+  }
+  svg.appendChild(g);
+  axisTitles(svg, width, height, m, opts.xLabel, 'fraction');
+  const box = document.createElement('div');
+  box.append(svg, legend([{name: opts.a.name, colour: PALETTE[0]}, {name: opts.b.name, colour: PALETTE[1]}]));
+  return box;
 }
 
 /**

@@ -2,8 +2,9 @@
 // summaries, crosscoder diffs, probes, neuron families) and, for everything else, tables made
 // from the JSON itself.
 
-import {h, fmt, pct, stat, table} from './dom.js';
-import {lineChart, legend, histogram} from './charts.js';
+import {h, replace, fmt, pct, stat, table} from './dom.js';
+import {lineChart, legend, histogram, pairedHistogram} from './charts.js';
+import {activationColour, tokenLabel} from './tokens.js';
 import {seg} from './api.js';
 
 const MAX_ROWS = 50;
@@ -82,27 +83,38 @@ function sparseCoderSummary(s, ctx) {
     h('details', null, h('summary', null, 'every field'), genericView(s, 1)));
 }
 
-/** Probes (plugins/probes summary): test accuracy by input (layer), F1 against k, tables. */
+/** Probes (plugins/probes summary): test accuracy by input (layer), F1 against k per ranking, tables. */
 function probesSummary(s) {
   const inputs = s.inputs.map(i => i.name);
   const datasets = Object.keys(s.results);
   const accSeries = datasets.map(d => ({name: d, points: s.results[d].map(r => [inputs.indexOf(r.input), r.test_accuracy])}));
-  const blocks = [h('div', {class: 'chart-box', 'data-chart': 'accuracy-vs-layer'}, h('h4', null, 'Test accuracy by input (layer)'),
-    lineChart({series: accSeries, xCategories: inputs, yMin: 0, yMax: 1, markers: true, width: 480, height: 220, yLabel: 'test accuracy'}),
-    legend(accSeries))];
+  const rankings = [];
   for (const d of datasets) {
-    const series = [];
-    for (const r of s.results[d]) {
-      for (const [ranking, byK] of Object.entries(r.k_sparse_test_f1 || {})) {
-        series.push({name: `${r.input} ${ranking}`, points: Object.entries(byK).map(([k, f1]) => [Number(k), f1])});
+    for (const r of s.results[d]) for (const k of Object.keys(r.k_sparse_test_f1 || {})) if (!rankings.includes(k)) rankings.push(k);
+  }
+  const f1Box = h('div', {class: 'charts'});
+  const ranking = h('select', {'data-control': 'ranking'}, rankings.map(r => h('option', {value: r}, r)));
+  const drawF1 = () => {
+    const blocks = [];
+    for (const d of datasets) {
+      const series = s.results[d].filter(r => r.k_sparse_test_f1 && r.k_sparse_test_f1[ranking.value])
+        .map(r => ({name: r.input, points: Object.entries(r.k_sparse_test_f1[ranking.value]).map(([k, f1]) => [Number(k), f1])}));
+      if (series.length) {
+        blocks.push(h('div', {class: 'chart-box', 'data-chart': 'f1-vs-k'}, h('h4', null, `${d}: test F1 of k-sparse probes (${ranking.value})`),
+          lineChart({series, yMin: 0, yMax: 1, markers: true, logX: true, width: 400, height: 220, xLabel: 'k (features, log scale)', yLabel: 'test F1'}),
+          legend(series)));
       }
     }
-    if (series.length) {
-      blocks.push(h('div', {class: 'chart-box', 'data-chart': 'f1-vs-k'}, h('h4', null, `${d}: test F1 of k-sparse probes`),
-        lineChart({series, yMin: 0, yMax: 1, markers: true, width: 420, height: 220, xLabel: 'k (features)', yLabel: 'test F1'}), legend(series)));
-    }
-  }
-  return h('div', null, h('div', {class: 'charts'}, blocks),
+    replace(f1Box, blocks);
+  };
+  ranking.addEventListener('change', drawF1);
+  drawF1();
+  return h('div', null,
+    h('div', {class: 'charts'}, h('div', {class: 'chart-box', 'data-chart': 'accuracy-vs-layer'}, h('h4', null, 'Test accuracy by input (layer)'),
+      lineChart({series: accSeries, xCategories: inputs, yMin: 0, yMax: 1, markers: true, width: 480, height: 220, yLabel: 'test accuracy'}),
+      legend(accSeries))),
+    rankings.length ? h('div', {class: 'row'}, h('label', null, 'F1 vs k, features ranked by ', ranking)) : null,
+    f1Box,
     datasets.map(d => h('div', null, h('h4', null, d), genericView(s.results[d].map(r => {
       const out = {...r};
       delete out.k_sparse_test_f1;
@@ -111,6 +123,10 @@ function probesSummary(s) {
     s.layer_sweep ? h('details', null, h('summary', null, 'layer sweep'), genericView(s.layer_sweep, 1)) : null,
     h('details', null, h('summary', null, 'every field'), genericView(s, 1)));
 }
+
+const inputOf = (s, name) => (s.inputs || []).find(i => i.name === name) || {};
+const modelOf = (s, name) => inputOf(s, name).model;
+const hookOf = (s, name) => inputOf(s, name).hook;
 
 /** Neuron families (plugins/neurons summary): dedicated neurons per family, F1 by k for the others. */
 function neuronsSummary(s) {
@@ -123,7 +139,8 @@ function neuronsSummary(s) {
       stat('dedicated F1 bar', fmt(s.dedicated_f1))),
     h('h4', null, 'Dedicated neurons (best per family)'),
     ded.length ? h('div', {'data-table': 'dedicated'}, table(['family', 'neuron', 'layer', 'index', 'test F1', 'test AUC', 'dedicated neurons'],
-      ded.map(d => [d.family, d.neuron, d.layer, d.index, d.f1, d.auc, d.dedicated_neurons]),
+      ded.map(d => [d.family, h('span', null, d.neuron, ' ', tryNeuronLink(modelOf(s, d.input), hookOf(s, d.input), d.index, 'try')),
+        d.layer, d.index, d.f1, d.auc, d.dedicated_neurons]),
       {numeric: [false, false, true, true, true, true, true]})) : h('p', {class: 'muted'}, 'No family has a dedicated neuron.'),
     needs.length ? h('div', null, h('h4', null, 'Families needing several neurons: test F1 against k'),
       lineChart({series, yMin: 0, yMax: 1, markers: true, width: 480, height: 220, xLabel: 'k (neurons)', yLabel: 'test F1'}), legend(series),
@@ -141,6 +158,39 @@ function neuronFamilies(list) {
     f.curve && f.curve.length ? lineChart({series: [{name: 'test F1', points: f.curve.map(p => [p.k, p.f1])}, {name: 'train F1', points: f.curve.map(p => [p.k, p.train_f1])}],
       yMin: 0, yMax: 1, markers: true, width: 360, height: 160, xLabel: 'k'}) : null,
     genericView(f.top || [], 1))));
+}
+
+/** A link that opens (or reuses) a session of {@code model} with a prompt coloured by a neuron. */
+export function tryNeuronLink(model, hook, index, label = 'try on a prompt') {
+  if (!model || !hook) return null;
+  return h('a', {href: `#/try?model=${encodeURIComponent(model)}&hook=${encodeURIComponent(hook)}&neuron=${index}`, class: 'small'}, label);
+}
+
+/** Neuron dashboards (plugins/neurons neurons document): top rows with their context, per-family histograms. */
+function neuronDashboards(list) {
+  return h('div', null, list.map(n => {
+    const body = h('div');
+    const d = h('details', {'data-neuron': n.neuron}, h('summary', null, h('b', null, n.neuron), ` ${n.hook}, density ${pct(n.density)}, max ${fmt(n.max_activation)}; `,
+      (n.families || []).map(f => `${f.family} (AUC ${fmt(f.auc)}${f.dedicated ? ', dedicated' : ''})`).join(', ')), body);
+    d.addEventListener('toggle', () => {
+      if (!d.open || body.childElementCount) return;
+      replace(body,
+        h('div', {class: 'row'}, tryNeuronLink(n.model, n.hook, n.index)),
+        h('div', {class: 'grid'},
+          h('div', null, h('h4', null, 'Top activating rows'), (n.top_examples || []).map(e => h('div', {class: 'example'},
+            h('span', {class: 'act'}, fmt(e.activation)),
+            h('span', {class: 'tokens'}, h('span', {class: 'muted'}, e.context ?? (e.context_ids || []).join(' ')),
+              h('span', {class: 'tok lit focus', style: {background: activationColour(e.activation, n.max_activation) || ''}},
+                e.token != null ? e.token : '#' + e.token_id))))),
+          h('div', {class: 'charts'}, (n.families || []).filter(f => f.histogram).map(f => {
+            const names = Object.keys(f.histogram.counts);
+            return h('div', {class: 'chart-box'}, h('h4', null, `${f.family}: activation by class (AUC ${fmt(f.auc)}, F1 ${fmt(f.f1)})`),
+              pairedHistogram({lo: f.histogram.min, hi: f.histogram.max, a: {name: names[0], counts: f.histogram.counts[names[0]]},
+                b: {name: names[1], counts: f.histogram.counts[names[1]]}, width: 360, height: 150, xLabel: 'activation'}));
+          }))));
+    });
+    return d;
+  }));
 }
 
 /** Feature lists (sae / transcoder / crosscoder features.json): a short table and a link to the browser. */
@@ -161,6 +211,7 @@ export function resultView(name, value, ctx) {
     if (isRecord(value) && Array.isArray(value.dedicated) && Array.isArray(value.needs_k)) return neuronsSummary(value);
     if (Array.isArray(value) && value.length && isRecord(value[0]) && 'family' in value[0] && 'dedicated_neurons' in value[0]) return neuronFamilies(value);
     if (Array.isArray(value) && value.length && isRecord(value[0]) && 'latent' in value[0] && 'top' in value[0]) return featureList(value, ctx);
+    if (Array.isArray(value) && value.length && isRecord(value[0]) && 'neuron' in value[0] && 'top_examples' in value[0]) return neuronDashboards(value);
   } catch (e) {
     // a document that looks like a known shape but is not: fall back to the generic tables
     console.warn(`results/${name}: special view failed`, e);

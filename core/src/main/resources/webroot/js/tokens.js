@@ -20,8 +20,8 @@ function utf8Length(lead) {
 
 /**
  * What to show for each token of a sequence. Byte tokens that together make one UTF-8 character
- * show the character on the first byte and a faint dot on the others (each keeps its own
- * activation); a newline shows as ↵ and a tab as →; other bytes stay as \xNN. BPE markers of
+ * show the character on the first byte and a thin sliver for each of the others (each keeps
+ * its own activation colour); a newline shows as ↵ and a tab as →; other bytes stay as \xNN. BPE markers of
  * GPT-2 style vocabularies (Ġ for a space, Ċ for a newline) are shown as what they stand for.
  */
 export function displayTexts(texts) {
@@ -42,7 +42,7 @@ export function displayTexts(texts) {
         try {
           const ch = new TextDecoder('utf-8', {fatal: true}).decode(new Uint8Array(bytes));
           out[i] = {text: ch, cls: ''};
-          for (let j = 1; j < n; j++) out[i + j] = {text: '·', cls: 'cont'};
+          for (let j = 1; j < n; j++) out[i + j] = {text: '', cls: 'cont'};
           i += n - 1;
           continue;
         } catch (e) {

@@ -129,6 +129,16 @@ export async function render(app, [coderId, latentParam], query) {
     return;
   }
   const top = f.top || f.top_examples || [];
+  // a crosscoder latent: which model it writes to, from its job's latents table
+  let diffRow = null;
+  if (info.kind === 'crosscoder' && info.job) {
+    try {
+      const rows = await api.get(`/api/jobs/${seg(info.job)}/results/latents`);
+      diffRow = Array.isArray(rows) ? rows.find(r => r.latent === latent) : null;
+    } catch (e) {
+      diffRow = null; // a crosscoder over layers of one model has no diff table
+    }
+  }
   const scale = f.max_activation > 0 ? f.max_activation : Math.max(0, ...top.map(e => e.activation));
   const hist = f.histogram;
   const nav = h('div', {class: 'row'},
@@ -139,8 +149,11 @@ export async function render(app, [coderId, latentParam], query) {
   replace(body,
     nav,
     h('div', {class: 'stats'}, stat('density', pct(f.density)), stat('mean activation (when firing)', fmt(f.mean_activation)),
-      stat('max activation', fmt(f.max_activation)), f.category ? stat('category', f.category) : null,
-      f.relative_norm != null ? stat('relative decoder norm', fmt(f.relative_norm)) : null),
+      stat('max activation', fmt(f.max_activation)),
+      diffRow ? [stat('category', diffRow.category), stat('relative decoder norm', fmt(diffRow.relative_norm)),
+        stat('decoder cosine', fmt(diffRow.cosine)), diffRow.flagged ? stat('latent scaling', 'flagged') : null] : null),
+    info.kind !== 'crosscoder' && info.model ? h('div', {class: 'row'}, h('a', {id: 'try-latent',
+      href: `#/try?model=${encodeURIComponent(info.model)}&coder=${encodeURIComponent(coderId)}&latent=${latent}`}, 'Colour a prompt by this latent')) : null,
     h('div', {class: 'grid'},
       h('div', null,
         h('h3', null, 'Top activating examples'),

@@ -10,11 +10,16 @@ import {resultView} from '../results.js';
 import {coderForJob} from '../coders.js';
 
 /** Names of the results documents, from GET /api/jobs/ID/results (an array of names or of {name}). */
-async function resultNames(jobId) {
+async function resultList(jobId) {
   const data = await api.get(`/api/jobs/${seg(jobId)}/results`);
-  const list = Array.isArray(data) ? data : data.results || [];
-  return list.map(r => (typeof r === 'string' ? r : r.name)).map(n => n.replace(/\.json$/, ''));
+  const list = (Array.isArray(data) ? data : data.results || [])
+    .map(r => (typeof r === 'string' ? {name: r} : r)).map(r => ({...r, name: r.name.replace(/\.json$/, '')}));
+  // the summary first: it holds the figures and the views; then the rest as the job wrote them
+  return [...list.filter(r => r.name === 'summary'), ...list.filter(r => r.name !== 'summary')];
 }
+
+/** Results documents larger than this are linked, not loaded (a coder's features.json can be hundreds of MB). */
+const INLINE_BYTES = 4 << 20;
 
 /** Artifact paths relative to the job's directory, from GET /api/jobs/ID/artifacts. */
 async function artifactList(jobId) {
@@ -88,11 +93,16 @@ export async function render(app, [jobId]) {
       coderId = null; // the feature browser link is only a convenience
     }
     try {
-      const names = await resultNames(jobId);
-      if (names.length === 0) {
+      const results = await resultList(jobId);
+      if (results.length === 0) {
         replace(resultsBox, h('p', {class: 'muted'}, FINAL_STATES.has(status.state) ? 'This job published no results.' : 'No results yet.'));
       } else {
-        replace(resultsBox, names.map(n => {
+        replace(resultsBox, results.map(({name: n, bytes}) => {
+          if (bytes > INLINE_BYTES) {
+            return h('div', {class: 'card', 'data-result': n, style: {margin: '0.6em 0'}}, h('h3', null, n),
+              h('p', null, `${fmt(Math.round(bytes / 1e6))} MB: `, h('a', {href: artifactUrl(jobId, `results/${n}.json`), download: `${n}.json`}, 'download'),
+                n === 'features' && coderId ? [' or ', h('a', {href: `#/coders/${seg(coderId)}`}, 'browse it in the feature browser')] : null));
+          }
           const box = h('div', {class: 'card', 'data-result': n, style: {margin: '0.6em 0'}}, h('h3', null, n), h('p', {class: 'muted'}, 'Loading…'));
           api.get(`/api/jobs/${seg(jobId)}/results/${seg(n)}`)
             .then(v => replace(box, h('h3', null, n), resultView(n, v, {jobId, coderId, method: status.method})))

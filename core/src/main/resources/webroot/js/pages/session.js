@@ -219,6 +219,8 @@ export async function render(app, [sessionId], query) {
   }
 
   runBtn.addEventListener('click', run);
+  // a link that names what to colour by (#/try, feature and neuron pages) runs at once
+  if (query.get('neuron') != null || query.get('latent') != null) run();
   lensBtn.addEventListener('click', lens);
   prompt.addEventListener('keydown', ev => {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) run();

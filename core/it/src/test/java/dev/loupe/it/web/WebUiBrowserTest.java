@@ -51,6 +51,7 @@ class WebUiBrowserTest {
   /** ASCII, so the demo's byte tokenizer gives one token per character. */
   private static final String PROMPT = "Mr President, I would like to thank the Commission for its report.";
   private static final String JOB = "sae-ui";
+  private static final String CROSSCODER = "cc-ui";
 
   @TempDir
   Path tmp;
@@ -88,7 +89,7 @@ class WebUiBrowserTest {
 
   @Test
   @Timeout(180)
-  void trainAnSaeThenSeeAPromptColouredByItsLatentAndOpenTheFeaturePage() throws Exception {
+  void trainCodersThenBrowseSessionsFeaturesAndTheModelDiff() throws Exception {
     try {
       story();
     } catch (Throwable t) {
@@ -102,6 +103,13 @@ class WebUiBrowserTest {
 
   private void story() throws Exception {
     WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+    // A crosscoder of demo against its French fine-tune, through the API, meanwhile: the diff view's input.
+    post("/api/jobs", new JsonObject().put("id", CROSSCODER).put("method", "crosscoder")
+        .put("config", new JsonObject().put("activation", "relu").put("l1", 2.0).put("expansion", 4).put("batch_size", 512)
+            .put("epochs", 2).put("eval_rows", 1024).put("eval_every", 0).put("top_examples", 5))
+        .put("inputs", new JsonObject()
+            .put("base", modelInput("demo"))
+            .put("finetuned", modelInput("demo-ft"))), 201);
 
     // Jobs page: start a small TopK SAE on demo's layer-2 residual stream from the form.
     browser.get(base + "/#/jobs");
@@ -218,6 +226,26 @@ class WebUiBrowserTest {
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#search-results tbody tr")));
     shot("06-feature-search");
 
+    // The crosscoder's diff view: click the tallest bar of relative decoder norms, its latents are listed.
+    awaitJob(CROSSCODER, Duration.ofSeconds(120));
+    browser.get(base + "/#/jobs/" + CROSSCODER + "/diff");
+    List<WebElement> bars = wait.until(ExpectedConditions.presenceOfAllElementsLocatedBy(
+        By.cssSelector("#relative-norm-histogram rect.binbar")));
+    WebElement tallest = bars.stream().max(java.util.Comparator.comparingInt(b -> Integer.parseInt(b.getAttribute("data-count"))))
+        .orElseThrow();
+    int count = Integer.parseInt(tallest.getAttribute("data-count"));
+    int bin = Integer.parseInt(tallest.getAttribute("data-bin"));
+    assertThat(count).isPositive();
+    new Actions(browser).moveToElement(tallest).click().perform();
+    wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("#bin-latents tbody tr"), count));
+    for (WebElement relNorm : browser.findElements(By.cssSelector("#bin-latents tbody tr td:nth-child(3)"))) {
+      assertThat(Double.parseDouble(relNorm.getText())).isBetween(bin / 20.0 - 1e-3, (bin + 1) / 20.0 + 1e-3);
+    }
+    shot("07-crosscoder-diff");
+    browser.findElement(By.cssSelector("#bin-latents tbody tr td a")).click();
+    wait.until(ExpectedConditions.presenceOfAllElementsLocatedBy(By.cssSelector("#top-examples [data-example] .tok.lit")));
+    shot("08-crosscoder-feature");
+
     // Offline: everything the pages loaded came from the node, and the console holds no error.
     @SuppressWarnings("unchecked")
     List<String> loaded = (List<String>) ((JavascriptExecutor) browser).executeScript(
@@ -226,6 +254,27 @@ class WebUiBrowserTest {
     List<LogEntry> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
         .filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue()).toList();
     assertThat(errors).as("browser console errors").isEmpty();
+  }
+
+  private static JsonObject modelInput(String model) {
+    return new JsonObject().put("model", new JsonObject().put("model", model).put("corpus", "europarl")
+        .put("hook", "blocks.2.hook_resid_post").put("tokens", 8000));
+  }
+
+  /** Waits for a job to succeed (polling the API), failing with its message when it fails. */
+  private void awaitJob(String id, Duration timeout) throws Exception {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < end) {
+      JsonObject s = new JsonObject(get("/api/jobs/" + id));
+      switch (s.getString("state")) {
+        case "SUCCEEDED" -> {
+          return;
+        }
+        case "FAILED", "CANCELLED" -> throw new AssertionError("job " + id + ": " + s.encode());
+        default -> Thread.sleep(250);
+      }
+    }
+    throw new AssertionError("job " + id + " did not finish within " + timeout);
   }
 
   private String textOf(String id) {
@@ -274,10 +323,14 @@ class WebUiBrowserTest {
   }
 
   private JsonObject post(String path, JsonObject body) throws Exception {
+    return post(path, body, 200);
+  }
+
+  private JsonObject post(String path, JsonObject body, int status) throws Exception {
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.encode())).build(),
         HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
     return new JsonObject(r.body());
   }
 }
