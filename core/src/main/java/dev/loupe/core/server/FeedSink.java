@@ -15,6 +15,9 @@ interface FeedSink {
   /** Sends one frame. */
   void send(JsonObject frame);
 
+  /** Sends one frame already encoded as JSON text (built off the event loop). */
+  void sendText(String frame);
+
   /** The Vert.x instance, for blocking file reads. */
   Vertx vertx();
 }

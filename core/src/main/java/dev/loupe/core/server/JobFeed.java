@@ -2,7 +2,6 @@ package dev.loupe.core.server;
 
 import dev.loupe.core.job.JobAddresses;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -184,9 +183,11 @@ final class JobFeed {
     }
     pumping = true;
     again = false;
-    long from = offset;
+    long fromOffset = offset;
+    long fromIndex = index;
     Path file = dir.resolve("metrics.jsonl");
-    sink.vertx().executeBlocking(() -> JobFiles.readLines(file, from, CHUNK_BYTES), false).onComplete(ar -> {
+    // The worker reads, checks and wraps the rows into the frame's text: the event loop only sends it.
+    sink.vertx().executeBlocking(() -> Chunk.read(file, fromOffset, fromIndex, job), false).onComplete(ar -> {
       pumping = false;
       if (closed) {
         return;
@@ -195,7 +196,7 @@ final class JobFeed {
         sink.send(error("cannot read metrics.jsonl: " + ar.cause().getMessage()));
         return;
       }
-      JobFiles.MetricsChunk chunk = ar.result();
+      Chunk chunk = ar.result();
       boolean more = chunk.more();
       if (chunk.truncated()) {
         // The job was started afresh under the same id: its metrics begin again.
@@ -203,12 +204,10 @@ final class JobFeed {
         index = 0;
         sink.send(new JsonObject().put("type", "reset").put("job", job));
         more = true;
-      } else if (!chunk.lines().isEmpty()) {
-        JsonArray rows = new JsonArray();
-        chunk.lines().forEach(l -> rows.add(JobFiles.parseRow(l)));
-        sink.send(new JsonObject().put("type", "metrics").put("job", job).put("from", index).put("rows", rows));
-        index += rows.size();
-        metricsRowsSent += rows.size();
+      } else if (chunk.rows() > 0) {
+        sink.sendText(chunk.frame());
+        index += chunk.rows();
+        metricsRowsSent += chunk.rows();
         offset = chunk.nextOffset();
       }
       if (more || again) {
@@ -216,6 +215,31 @@ final class JobFeed {
       }
       flush();
     });
+  }
+
+  /** A metrics frame read from the file, ready to send. */
+  private record Chunk(String frame, int rows, long nextOffset, boolean more, boolean truncated) {
+    static Chunk read(Path file, long offset, long index, String job) throws java.io.IOException {
+      JobFiles.MetricsChunk c = JobFiles.readLines(file, offset, CHUNK_BYTES);
+      if (c.truncated() || c.lines().isEmpty()) {
+        return new Chunk(null, 0, c.nextOffset(), c.more(), c.truncated());
+      }
+      StringBuilder sb = new StringBuilder(c.lines().stream().mapToInt(String::length).sum() + c.lines().size() + 96);
+      sb.append("{\"type\":\"metrics\",\"job\":").append(io.vertx.core.json.Json.encode(job)).append(",\"from\":")
+          .append(index).append(",\"rows\":[");
+      boolean first = true;
+      for (String line : c.lines()) {
+        if (!first) {
+          sb.append(',');
+        }
+        first = false;
+        // Rows go out as written; one that does not parse (a damaged file) goes out as null, so
+        // indexes stay those of the file's lines.
+        sb.append(JobFiles.parseRow(line) == null ? "null" : line.strip());
+      }
+      sb.append("]}");
+      return new Chunk(sb.toString(), c.lines().size(), c.nextOffset(), c.more(), false);
+    }
   }
 
   /** Sends what is pending, as far as the client's write queue allows. */

@@ -111,6 +111,13 @@ final class WsApi {
     }
 
     @Override
+    public void sendText(String frame) {
+      if (!closed) {
+        ws.writeTextMessage(frame);
+      }
+    }
+
+    @Override
     public Vertx vertx() {
       return node.vertx();
     }
