@@ -15,11 +15,12 @@ export async function render(app) {
       replace(box, h('p', {class: 'muted'}, 'No trained coders yet: run a sae, transcoder or crosscoder job (Jobs page).'));
       return;
     }
-    replace(box, table(['coder', 'kind', 'model', 'hook', 'd_in', 'latents', 'job'], list.map(c => [
+    const fig = (c, k) => (c.figures && c.figures[k] != null ? c.figures[k] : null);
+    replace(box, table(['coder', 'kind', 'model', 'hook', 'd_in', 'latents', 'held-out FVE', 'L0', 'loss recovered', 'job'], list.map(c => [
       h('a', {href: `#/coders/${seg(c.id)}`, 'data-coder': c.id}, c.id), c.kind, c.model ?? '–', c.hook ?? '–',
-      fmt(c.d_in ?? c.dIn), fmt(c.d_sae ?? c.dSae),
+      fmt(c.d_in ?? c.dIn), fmt(c.d_sae ?? c.dSae), fig(c, 'eval_fve'), fig(c, 'eval_l0'), fig(c, 'loss_recovered'),
       c.job ? h('a', {href: `#/jobs/${seg(c.job)}`}, c.job) : '–',
-    ])));
+    ]), {numeric: [false, false, false, false, true, true, true, true, true, false]}));
   } catch (e) {
     replace(box, errorBox('coders', e));
   }

@@ -84,10 +84,26 @@ export async function render(app) {
       replace(sessionsBox, h('p', {class: 'muted'}, 'No open sessions: open one above.'));
       return;
     }
-    replace(sessionsBox, table(['session', 'model', 'layers', 'd_model', 'node'], list.map(s => [
+    const closeOut = h('div');
+    const closeButton = s => {
+      const b = h('button', {class: 'small', title: 'close the session and free its model'}, 'Close');
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        try {
+          await api.del(`/api/sessions/${seg(s.id)}`);
+          b.closest('tr').remove();
+          replace(closeOut);
+        } catch (e) {
+          b.disabled = false;
+          replace(closeOut, errorBox(`close session ${s.id}`, e));
+        }
+      });
+      return b;
+    };
+    replace(sessionsBox, table(['session', 'model', 'layers', 'd_model', 'node', ''], list.map(s => [
       h('a', {href: `#/sessions/${seg(s.id)}`, 'data-session': s.id}, s.id), s.model,
-      s.info ? s.info.nLayers : '', s.info ? s.info.dModel : '', s.node,
-    ]), {numeric: [false, false, true, true, false]}));
+      s.info ? s.info.nLayers : '', s.info ? s.info.dModel : '', s.node, closeButton(s),
+    ]), {numeric: [false, false, true, true, false, false]}), closeOut);
   });
 
   section(jobsBox, 'jobs', '/api/jobs', list => {

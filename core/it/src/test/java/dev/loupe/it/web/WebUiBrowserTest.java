@@ -52,6 +52,7 @@ class WebUiBrowserTest {
   private static final String PROMPT = "Mr President, I would like to thank the Commission for its report.";
   private static final String JOB = "sae-ui";
   private static final String CROSSCODER = "cc-ui";
+  private static final String LONG_JOB = "sae-long";
 
   @TempDir
   Path tmp;
@@ -203,6 +204,13 @@ class WebUiBrowserTest {
     assertThat(browser.findElements(By.cssSelector("#tokens .tok[data-act]"))).hasSize(PROMPT.length());
     shot("04-session-neuron");
 
+    // A bad request shows the server's own message.
+    neuron.clear();
+    neuron.sendKeys("99999");
+    browser.findElement(By.id("run")).click();
+    WebElement error = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#run-output [data-error]")));
+    assertThat(error.getText()).contains("neurons[0]").contains("99999").contains("outside");
+
     // The feature page of the latent: top examples with highlighted tokens, histogram, density, logits.
     browser.get(base + "/#/coders/" + coderId + "/features/" + latent);
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("latent-title"), "Latent " + latent));
@@ -246,13 +254,34 @@ class WebUiBrowserTest {
     wait.until(ExpectedConditions.presenceOfAllElementsLocatedBy(By.cssSelector("#top-examples [data-example] .tok.lit")));
     shot("08-crosscoder-feature");
 
+    // Jobs page: a long job's live curve, cancelled, resumed (from its checkpoint) and cancelled again.
+    post("/api/jobs", new JsonObject().put("id", LONG_JOB).put("method", "sae")
+        .put("config", new JsonObject().put("k", 8).put("expansion", 2).put("batch_size", 256).put("eval_rows", 512)
+            .put("eval_every", 0).put("metrics_every", 1).put("checkpoint_every", 5).put("splice_sequences", 0))
+        .put("inputs", new JsonObject().put("main", modelInput("demo").copy().put("model",
+            modelInput("demo").getJsonObject("model").copy().put("tokens", 5_000_000)))), 201);
+    browser.get(base + "/#/jobs");
+    String card = "[data-job='" + LONG_JOB + "'] ";
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-metric='loss'] path.series")));
+    shot("09-jobs-live");
+    wait.until(ExpectedConditions.elementToBeClickable(By.cssSelector(card + "button[data-action='cancel']"))).click();
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-state='CANCELLED']")));
+    wait.until(ExpectedConditions.elementToBeClickable(By.cssSelector(card + "button[data-action='resume']"))).click();
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-state='RUNNING']")));
+    wait.until(ExpectedConditions.elementToBeClickable(By.cssSelector(card + "button[data-action='cancel']"))).click();
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-state='CANCELLED']")));
+    assertThat(new JsonObject(get("/api/jobs/" + LONG_JOB)).getString("state")).isEqualTo("CANCELLED");
+    shot("10-jobs-cancelled");
+
     // Offline: everything the pages loaded came from the node, and the console holds no error.
     @SuppressWarnings("unchecked")
     List<String> loaded = (List<String>) ((JavascriptExecutor) browser).executeScript(
         "return performance.getEntriesByType('resource').map(e => e.name)");
     assertThat(loaded).isNotEmpty().allMatch(u -> u.startsWith(base + "/"));
     List<LogEntry> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
-        .filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue()).toList();
+        .filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue())
+        // the bad request made on purpose above (the browser logs every 4xx answer)
+        .filter(e -> !(e.getMessage().contains("/run ") && e.getMessage().contains("status of 400"))).toList();
     assertThat(errors).as("browser console errors").isEmpty();
   }
 
