@@ -185,7 +185,8 @@ final class OpenApi {
     JsonObject s = new JsonObject();
     s.put("Error", obj(props("error", str("what is wrong, naming the field")), "error"));
     s.put("Health", obj(props("status", str(null), "node", str(null), "clustered", bool(), "sessions", integer(),
-        "websockets", integer(), "memory", obj(props("heapUsedBytes", integer(), "heapMaxBytes", integer(),
+        "websockets", integer(), "websocketHoldBacks", integer().put("description", "times a WebSocket client's "
+            + "write queue was found full and frames were held back or coalesced for it"), "memory", obj(props("heapUsedBytes", integer(), "heapMaxBytes", integer(),
             "rssBytes", integer())))));
     s.put("ModelList", obj(props(
         "models", array(obj(props("ref", str("what to open"), "kind", enumOf("shipped", "random", "encoder", "directory"),
