@@ -94,8 +94,8 @@ final class OpenApi {
         params(idParam("job")), null, responses(201, "JobStatus", "started again")
             .put("404", err("no such job")).put("409", err("still running, or nothing to resume from"))), "jobs");
     path(paths, "/api/jobs/{id}/events", "get", op("Job events (server-sent events)",
-        "text/event-stream of `status`, `progress` and `metrics` events until the job ends. Progress is skipped "
-            + "while the client is slow. The WebSocket (/api/ws) also replays stored metrics.",
+        "text/event-stream of `status`, `progress` and `metrics` events until the job ends. Progress and metrics events are "
+            + "skipped while the client is slow (memory stays bounded). The WebSocket (/api/ws) also replays stored metrics.",
         params(idParam("job")), null, new JsonObject().put("200", new JsonObject().put("description", "event stream")
             .put("content", new JsonObject().put("text/event-stream", new JsonObject().put("schema", str(null))))
         ).put("404", err("no such job"))), "jobs");
