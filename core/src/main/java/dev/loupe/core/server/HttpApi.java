@@ -65,11 +65,24 @@ public final class HttpApi {
       throw new IllegalArgumentException("token: binding " + options.host()
           + " (not a loopback address) requires an access token");
     }
-    HttpApi api = new HttpApi(node, options);
-    HttpServerOptions http = new HttpServerOptions()
+    HttpApi api = create(node, options);
+    return node.vertx().createHttpServer(httpOptions(options)).requestHandler(api.router())
+        .listen(options.port(), options.host());
+  }
+
+  /** The API's router and state without a server (tests build their own server around it). */
+  static HttpApi create(LoupeNode node, ServerOptions options) {
+    return new HttpApi(node, options.validate());
+  }
+
+  static HttpServerOptions httpOptions(ServerOptions options) {
+    return new HttpServerOptions()
         .setMaxWebSocketMessageSize(options.maxBodyBytes())
         .setMaxWebSocketFrameSize(Math.min(options.maxBodyBytes(), 1 << 16));
-    return node.vertx().createHttpServer(http).requestHandler(api.router()).listen(options.port(), options.host());
+  }
+
+  WsApi ws() {
+    return ws;
   }
 
   /** A fresh random access token (48 hex digits), as {@code loupe serve} generates when it needs one. */
@@ -105,6 +118,7 @@ public final class HttpApi {
     MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     return new JsonObject().put("status", "ok").put("node", node.nodeId()).put("clustered", node.clustered())
         .put("sessions", node.services().sessionsJson().size()).put("websockets", ws.connections())
+        .put("websocketHoldBacks", ws.heldBack())
         .put("memory", new JsonObject().put("heapUsedBytes", heap.getUsed()).put("heapMaxBytes", heap.getMax())
             .put("rssBytes", rss()));
   }

@@ -94,8 +94,8 @@ final class OpenApi {
         params(idParam("job")), null, responses(201, "JobStatus", "started again")
             .put("404", err("no such job")).put("409", err("still running, or nothing to resume from"))), "jobs");
     path(paths, "/api/jobs/{id}/events", "get", op("Job events (server-sent events)",
-        "text/event-stream of `status`, `progress` and `metrics` events until the job ends. Progress is skipped "
-            + "while the client is slow. The WebSocket (/api/ws) also replays stored metrics.",
+        "text/event-stream of `status`, `progress` and `metrics` events until the job ends. Progress and metrics events are "
+            + "skipped while the client is slow (memory stays bounded). The WebSocket (/api/ws) also replays stored metrics.",
         params(idParam("job")), null, new JsonObject().put("200", new JsonObject().put("description", "event stream")
             .put("content", new JsonObject().put("text/event-stream", new JsonObject().put("schema", str(null))))
         ).put("404", err("no such job"))), "jobs");
@@ -185,7 +185,8 @@ final class OpenApi {
     JsonObject s = new JsonObject();
     s.put("Error", obj(props("error", str("what is wrong, naming the field")), "error"));
     s.put("Health", obj(props("status", str(null), "node", str(null), "clustered", bool(), "sessions", integer(),
-        "websockets", integer(), "memory", obj(props("heapUsedBytes", integer(), "heapMaxBytes", integer(),
+        "websockets", integer(), "websocketHoldBacks", integer().put("description", "times a WebSocket client's "
+            + "write queue was found full and frames were held back or coalesced for it"), "memory", obj(props("heapUsedBytes", integer(), "heapMaxBytes", integer(),
             "rssBytes", integer())))));
     s.put("ModelList", obj(props(
         "models", array(obj(props("ref", str("what to open"), "kind", enumOf("shipped", "random", "encoder", "directory"),

@@ -71,7 +71,7 @@ final class Security implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
-    String host = req.getHeader(HttpHeaders.HOST);
+    String host = hostOf(req);
     if (loopbackOnly && !loopbackHost(host)) {
       deny(ctx, 403, "Host '" + host + "' is not this server: it serves loopback names only (localhost, 127.0.0.1)");
       return;
@@ -89,6 +89,18 @@ final class Security implements Handler<RoutingContext> {
       return;
     }
     ctx.next();
+  }
+
+  /**
+   * The host the client asked for: the Host header (HTTP/1.x) or the {@code :authority} pseudo
+   * header (HTTP/2, where there is no Host header), in Host-header form ({@code name[:port]}).
+   */
+  private static String hostOf(HttpServerRequest req) {
+    String host = req.getHeader(HttpHeaders.HOST);
+    if (host == null && req.authority() != null) {
+      host = req.authority().toString();
+    }
+    return host;
   }
 
   private boolean tokenMatches(HttpServerRequest req) {

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The WebSocket endpoint {@code /api/ws}: a small JSON protocol (one JSON object per text frame)
@@ -49,6 +50,7 @@ final class WsApi {
   private final SessionCalls calls;
   private final ServerOptions options;
   private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicLong heldBack = new AtomicLong();
 
   WsApi(LoupeNode node, JobFiles files, SessionCalls calls, ServerOptions options) {
     this.node = node;
@@ -59,6 +61,11 @@ final class WsApi {
 
   void mount(Router r) {
     r.get("/api/ws").handler(this::upgrade);
+  }
+
+  /** How often a feed found a client's write queue full and held frames back (tests, benchmark). */
+  long heldBack() {
+    return heldBack.get();
   }
 
   /** Open WebSocket connections (for the health endpoint). */
@@ -100,7 +107,11 @@ final class WsApi {
 
     @Override
     public boolean full() {
-      return ws.writeQueueFull();
+      if (ws.writeQueueFull()) {
+        heldBack.incrementAndGet();
+        return true;
+      }
+      return false;
     }
 
     @Override

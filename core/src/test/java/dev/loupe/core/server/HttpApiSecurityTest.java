@@ -115,6 +115,28 @@ class HttpApiSecurityTest {
   }
 
   @Test
+  void http2ClientsAreCheckedByTheirAuthority() throws Exception {
+    // HTTP/2 has no Host header: the host the client asked for is the :authority pseudo header.
+    io.vertx.core.Vertx vertx = open.vertx();
+    io.vertx.ext.web.client.WebClient h2 = io.vertx.ext.web.client.WebClient.create(vertx,
+        new io.vertx.ext.web.client.WebClientOptions().setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2)
+            .setHttp2ClearTextUpgrade(false));
+    try {
+      var ok = h2.get(open.port(), "127.0.0.1", "/api/health").send().toCompletionStage().toCompletableFuture()
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(ok.version()).isEqualTo(io.vertx.core.http.HttpVersion.HTTP_2);
+      assertThat(ok.statusCode()).as(ok.bodyAsString()).isEqualTo(200);
+      var rebound = h2.get(open.port(), "127.0.0.1", "/api/health").virtualHost("rebound.example").send().toCompletionStage().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(rebound.statusCode()).as(rebound.bodyAsString()).isEqualTo(403);
+      var noToken = h2.get(guarded.port(), "127.0.0.1", "/api/health").send().toCompletionStage().toCompletableFuture()
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(noToken.statusCode()).isEqualTo(401);
+    } finally {
+      h2.close();
+    }
+  }
+
+  @Test
   void bindingBeyondLoopbackWithoutATokenIsRefused() {
     assertThatThrownBy(() -> HttpApi.listen(node, new ServerOptions().setHost("0.0.0.0").setPort(0)))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("token");
