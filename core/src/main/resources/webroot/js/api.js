@@ -99,3 +99,112 @@ export function jobEvents(jobId, handlers, onerror) {
 }
 
 export const FINAL_STATES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/**
+ * Follows a job over the WebSocket (/api/ws): its stored metrics rows from row {@code since} on,
+ * then live metrics, progress, results and status until the job ends. handlers: metrics(row,
+ * index) once per row in order, progress(p), status(s), results(frame), reset(). A dropped
+ * connection is opened again a few times, subscribing from the next row, so no row is missed or
+ * repeated; if a WebSocket cannot be opened at all, the job's server-sent events are followed
+ * instead (live rows only). onerror gets a message. Returns {close(), next()} (next: the index
+ * of the next row).
+ */
+export function followJob(jobId, handlers, onerror, since = 0) {
+  let next = since;
+  let socket = null;
+  let fallback = null;
+  let closed = false;
+  let ended = false;
+  let opened = false;
+  let retries = 0;
+  const call = (name, ...args) => handlers[name] && handlers[name](...args);
+
+  function connect() {
+    const url = new URL(withToken('/api/ws'), location.href);
+    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let ws;
+    try {
+      ws = new WebSocket(url.href);
+    } catch (e) {
+      useEvents();
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      opened = true;
+      ws.send(JSON.stringify({op: 'subscribe', job: String(jobId), since: next}));
+    };
+    ws.onmessage = ev => {
+      let f;
+      try {
+        f = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      switch (f.type) {
+        case 'subscribed':
+          retries = 0;
+          if (f.status) call('status', f.status);
+          break;
+        case 'metrics':
+          // Rows come in order from f.from; after a reconnect, skip any already handled.
+          f.rows.forEach((row, i) => {
+            const index = f.from + i;
+            if (index < next) return;
+            next = index + 1;
+            if (row) call('metrics', row, index);
+          });
+          break;
+        case 'progress':
+          call('progress', f.progress);
+          break;
+        case 'result':
+          call('results', f);
+          break;
+        case 'reset':
+          next = 0;
+          call('reset');
+          break;
+        case 'status':
+          if (FINAL_STATES.has(f.status.state)) ended = true;
+          call('status', f.status);
+          if (ended) close();
+          break;
+        case 'error':
+          if (onerror) onerror(f.error);
+          break;
+        default:
+      }
+    };
+    ws.onclose = () => {
+      if (closed || ended || socket !== ws) return;
+      if (!opened) {
+        useEvents(); // no WebSocket here (a proxy, an old browser): server-sent events instead
+      } else if (retries < 5) {
+        retries++;
+        setTimeout(() => !closed && connect(), 500 * retries);
+      } else if (onerror) {
+        onerror('the connection to the node was lost; reload to follow the job again');
+      }
+    };
+  }
+
+  function useEvents() {
+    socket = null;
+    fallback = jobEvents(jobId, {
+      progress: p => call('progress', p),
+      metrics: m => call('metrics', m, next++),
+      status: s => call('status', s),
+      results: r => call('results', r),
+    }, onerror);
+  }
+
+  function close() {
+    closed = true;
+    if (socket) socket.close();
+    if (fallback) fallback.close();
+  }
+
+  connect();
+  return {close, next: () => next};
+}

@@ -68,22 +68,34 @@ export async function render(app, [jobId]) {
     if (!FINAL_STATES.has(next.state)) follow();
   }
 
+  // The recorded rows come over HTTP; the WebSocket goes on from the next row.
+  let nextRow = 0;
+  let outputsDue = null;
+  let left = false;
   function follow() {
+    if (left) return;
     if (stream) stream.close();
-    stream = api.jobEvents(jobId, {
+    stream = api.followJob(jobId, {
       progress: p => {
         status = {...status, progress: p};
         drawHead();
       },
-      metrics: m => panel.live(m),
+      metrics: (m, index) => {
+        nextRow = index + 1;
+        panel.live(m);
+      },
       status: s => {
         const was = status.state;
         status = s;
         drawHead();
         if (FINAL_STATES.has(s.state) && !FINAL_STATES.has(was)) loadOutputs();
       },
-      results: () => loadOutputs(),
-    }, msg => replace(err, errorBox(`job ${jobId}`, new Error(msg))));
+      // A result published while the page is open: reload the outputs once a burst of them is over.
+      results: () => {
+        clearTimeout(outputsDue);
+        outputsDue = setTimeout(loadOutputs, 300);
+      },
+    }, msg => replace(err, errorBox(`job ${jobId}`, new Error(msg))), nextRow);
   }
 
   async function loadOutputs() {
@@ -137,16 +149,23 @@ export async function render(app, [jobId]) {
   }
 
   drawHead();
-  if (status.live !== false && !FINAL_STATES.has(status.state)) follow();
+  const following = status.live !== false && !FINAL_STATES.has(status.state);
   history(jobId).then(rows => {
     panel.load(rows);
+    nextRow = rows.length;
     if (panel.seen === 0) replace(curves, h('p', {class: 'muted'}, 'No metrics recorded yet.'));
+    if (following) follow();
   }).catch(e => {
     panel.load([]);
     replace(curves, errorBox('metrics', e));
+    if (following) follow();
   });
   loadOutputs();
-  return () => stream && stream.close();
+  return () => {
+    left = true;
+    clearTimeout(outputsDue);
+    if (stream) stream.close();
+  };
 }
 
 function when(iso) {

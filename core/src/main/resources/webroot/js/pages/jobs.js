@@ -92,7 +92,13 @@ export async function render(app) {
   const formBox = h('div');
   replace(app, h('h1', null, 'Jobs'), formBox, list);
   const streams = [];
-  const closeAll = () => streams.forEach(es => es.close());
+  // Bumped whenever the cards are redrawn or the page is left: a card of an older drawing whose
+  // history arrives late must not start following its job.
+  let drawing = 0;
+  const closeAll = () => {
+    drawing++;
+    streams.forEach(es => es.close());
+  };
 
   const draw = async () => {
     closeAll();
@@ -140,17 +146,32 @@ export async function render(app) {
       replace(prog, progressBar(p.done, p.total));
       replace(progText, progressText(p));
     };
+    // The recorded rows come over HTTP; the WebSocket goes on from the next row.
+    let nextRow = 0;
+    let stream = null;
+    const drawn = drawing;
     function follow() {
-      streams.push(api.jobEvents(j.jobId, {
+      if (drawn !== drawing) return;
+      if (stream) stream.close();
+      stream = api.followJob(j.jobId, {
         progress: update.progress,
-        metrics: m => panel.live(m),
+        metrics: (m, index) => {
+          nextRow = index + 1;
+          panel.live(m);
+        },
         status: update,
-      }, msg => replace(err, errorBox(`job ${j.jobId}`, new Error(msg)))));
+      }, msg => replace(err, errorBox(`job ${j.jobId}`, new Error(msg))), nextRow);
+      streams.push(stream);
     }
-    if (j.live !== false && !FINAL_STATES.has(j.state)) follow();
-    history(j.jobId).then(rows => panel.load(rows)).catch(e => {
+    const following = j.live !== false && !FINAL_STATES.has(j.state);
+    history(j.jobId).then(rows => {
+      panel.load(rows);
+      nextRow = rows.length;
+      if (following) follow();
+    }).catch(e => {
       panel.load([]);
       replace(err, errorBox('metrics history', e));
+      if (following) follow();
     });
     return h('div', {class: 'card', 'data-job': j.jobId, style: {margin: '0.6em 0'}},
       h('div', {class: 'row'}, h('a', {href: `#/jobs/${seg(j.jobId)}`}, h('b', null, j.jobId)),

@@ -264,6 +264,8 @@ class WebUiBrowserTest {
     String card = "[data-job='" + LONG_JOB + "'] ";
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-metric='loss'] path.series")));
     shot("09-jobs-live");
+    // The page follows the running job over the WebSocket (server-sent events are only its fallback).
+    assertThat(new JsonObject(get("/api/health")).getInteger("websockets")).as("open WebSockets").isPositive();
     wait.until(ExpectedConditions.elementToBeClickable(By.cssSelector(card + "button[data-action='cancel']"))).click();
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-state='CANCELLED']")));
     wait.until(ExpectedConditions.elementToBeClickable(By.cssSelector(card + "button[data-action='resume']"))).click();
