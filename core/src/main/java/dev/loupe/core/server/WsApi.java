@@ -102,7 +102,19 @@ final class WsApi {
       ws.binaryMessageHandler(b -> send(error(null, null, 400, "binary frames are not understood; send JSON text")));
       ws.drainHandler(v -> drained());
       ws.closeHandler(v -> close());
-      ws.exceptionHandler(e -> { /* the close handler cleans up */ });
+      ws.exceptionHandler(this::onException);
+    }
+
+    /**
+     * Vert.x drops a message over the size limit and reports it here, then would go on reading the
+     * rest of its frames as if nothing happened: say why and close with 1009 (message too big).
+     * Other errors end in the close handler, which cleans up.
+     */
+    private void onException(Throwable e) {
+      if (!closed && e instanceof IllegalStateException && String.valueOf(e.getMessage()).contains("max message size")) {
+        send(error(null, null, 413, "a message may be at most " + options.maxBodyBytes() + " bytes"));
+        ws.close((short) 1009, "message too big");
+      }
     }
 
     @Override

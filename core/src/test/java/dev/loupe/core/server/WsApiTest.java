@@ -260,6 +260,46 @@ class WsApiTest {
   }
 
   @Test
+  void aMessageOverTheBodyLimitClosesTheConnection() throws Exception {
+    // Frames within the server's frame limit, so it is the message limit that refuses this one.
+    WebSocketClient client = api.vertx().createWebSocketClient(new WebSocketClientOptions()
+        .setMaxMessageSize(4 << 20).setMaxFrameSize(1 << 16));
+    WebSocket ws = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(api.port())
+        .setURI("/api/ws")).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    java.util.concurrent.CompletableFuture<Short> closed = new java.util.concurrent.CompletableFuture<>();
+    List<String> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ws.textMessageHandler(answers::add);
+    ws.closeHandler(v -> closed.complete(ws.closeStatusCode()));
+    String big = new JsonObject().put("op", "run").put("session", session)
+        .put("text", "x".repeat(ServerOptions.DEFAULT_MAX_BODY_BYTES + 1)).encode();
+
+    ws.writeTextMessage(big);
+
+    // 1009: message too big (RFC 6455), after an error frame that says so; the run never happened.
+    assertThat(closed.get(30, TimeUnit.SECONDS)).isEqualTo((short) 1009);
+    assertThat(answers).hasSize(1);
+    assertThat(new JsonObject(answers.get(0)).getMap()).containsEntry("type", "error").containsEntry("status", 413);
+    assertThat(new JsonObject(answers.get(0)).getString("error")).contains(String.valueOf(ServerOptions.DEFAULT_MAX_BODY_BYTES));
+    client.close();
+
+    // One frame over the frame limit (64 KiB) is refused as it is read: the connection closes.
+    WebSocketClient bigFrames = api.vertx().createWebSocketClient(new WebSocketClientOptions()
+        .setMaxMessageSize(4 << 20).setMaxFrameSize(4 << 20));
+    WebSocket ws2 = bigFrames.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(api.port())
+        .setURI("/api/ws")).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    java.util.concurrent.CompletableFuture<Void> closed2 = new java.util.concurrent.CompletableFuture<>();
+    ws2.closeHandler(v -> closed2.complete(null));
+    ws2.writeTextMessage(new JsonObject().put("op", "ping").put("pad", "x".repeat(1 << 17)).encode());
+    closed2.get(30, TimeUnit.SECONDS);
+    bigFrames.close();
+
+    try (WebApi.Socket s = api.socket()) {
+      s.send(new JsonObject().put("op", "ping"));
+      assertThat(s.next().getString("type")).isEqualTo("pong");
+    }
+  }
+
+  @Test
   void badMessagesAreAnsweredWithErrorsNamingTheField() throws Exception {
     try (WebApi.Socket s = api.socket()) {
       s.raw().writeTextMessage("not json");
