@@ -66,7 +66,9 @@ async function nodeBadge() {
     badge.textContent = `node ${health.node}${health.clustered ? ' (clustered)' : ''}`;
   } catch (e) {
     badge.textContent = '';
-    banner('The Loupe node does not answer: ' + e.message);
+    banner(e.status === 401
+      ? 'This Loupe node needs its access token: open the link `loupe serve` printed (/?token=...). ' + e.message
+      : 'The Loupe node does not answer: ' + e.message);
   }
 }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.loupe.core.node.LoupeNode;
 import dev.loupe.core.plugin.PluginHost;
 import dev.loupe.core.server.HttpApi;
+import dev.loupe.core.server.ServerOptions;
 import dev.loupe.it.plugin.PluginFixtures;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -97,6 +98,46 @@ class WebUiBrowserTest {
       // what the browser showed when it failed, and the page as it was
       shot("failure");
       Files.writeString(screenshots.resolve("failure.html"), browser.getPageSource());
+      browser.manage().logs().get(LogType.BROWSER).getAll().forEach(e -> System.out.println("browser console: " + e));
+      throw t;
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  void withAnAccessTokenThePagesWorkFromTheTokenLinkOnly() throws Exception {
+    String token = "browser-token-0123456789abcdef";
+    int port = HttpApi.listen(node, new ServerOptions().setHost("127.0.0.1").setPort(0).setToken(token))
+        .toCompletionStage().toCompletableFuture().join().actualPort();
+    String guarded = "http://127.0.0.1:" + port;
+    WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(60));
+    String job = "sae-token";
+    try {
+      // Without the token the page loads (its files are public) and shows why its data does not.
+      browser.get(guarded + "/#/jobs");
+      WebElement error = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("[data-error]")));
+      assertThat(error.getText()).contains("access token");
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(By.tagName("body"), "open the link"));
+      shot("11-token-missing");
+
+      // From the token link every call carries it, the WebSocket that follows a running job too.
+      post("/api/jobs", new JsonObject().put("id", job).put("method", "sae")
+          .put("config", new JsonObject().put("k", 8).put("expansion", 2).put("batch_size", 256).put("eval_rows", 512)
+              .put("eval_every", 0).put("metrics_every", 1).put("splice_sequences", 0))
+          .put("inputs", new JsonObject().put("main", modelInput("demo").copy().put("model",
+              modelInput("demo").getJsonObject("model").copy().put("tokens", 5_000_000)))), 201);
+      browser.get(guarded + "/?token=" + token + "#/jobs");
+      String card = "[data-job='" + job + "'] ";
+      wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-metric='loss'] path.series")));
+      HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(guarded + "/api/health"))
+          .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(30)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(new JsonObject(health.body()).getInteger("websockets")).as("the page's WebSocket").isPositive();
+      wait.until(ExpectedConditions.elementToBeClickable(By.cssSelector(card + "button[data-action='cancel']"))).click();
+      wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(card + "[data-state='CANCELLED']")));
+      shot("12-token-jobs");
+    } catch (Throwable t) {
+      shot("token-failure");
       browser.manage().logs().get(LogType.BROWSER).getAll().forEach(e -> System.out.println("browser console: " + e));
       throw t;
     }
