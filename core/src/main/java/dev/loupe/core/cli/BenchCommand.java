@@ -2,6 +2,7 @@ package dev.loupe.core.cli;
 
 import dev.loupe.core.bench.ForwardBenchmark;
 import dev.loupe.core.bench.SaeBenchmark;
+import dev.loupe.core.bench.ServeBenchmark;
 import dev.loupe.core.bench.StreamBenchmark;
 import dev.loupe.sdk.sparse.TrainerConfig;
 import java.io.PrintStream;
@@ -15,7 +16,7 @@ import picocli.CommandLine.ParentCommand;
 /** {@code loupe bench ...}: measurements whose figures go into docs/BENCHMARKS.md. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure Loupe's performance.",
     subcommands = {BenchCommand.Stream.class, BenchCommand.Forward.class, BenchCommand.Sae.class,
-        BenchCommand.Probes.class})
+        BenchCommand.Probes.class, BenchCommand.Serve.class})
 final class BenchCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;
@@ -198,6 +199,62 @@ final class BenchCommand implements Callable<Integer> {
         }
       }
       return LoupeCli.OK;
+    }
+  }
+
+  /** {@code loupe bench serve}: the HTTP/WebSocket server with many WebSocket clients and prompt requests. */
+  @Command(name = "serve", mixinStandardHelpOptions = true,
+      description = "Server load: WebSocket clients follow a running job (some stalled until it ends) while prompt "
+          + "requests run on a session of the model; p50/p99 latency of health and prompt requests, server memory, "
+          + "client errors. The server runs in its own JVM.")
+  static final class Serve implements Callable<Integer> {
+    private final ServeBenchmark.Options d = ServeBenchmark.Options.defaults();
+
+    @ParentCommand
+    BenchCommand bench;
+
+    @Option(names = "--clients", description = "WebSocket clients following the job (default: ${DEFAULT-VALUE})")
+    int clients = d.clients();
+
+    @Option(names = "--stalled", description = "of those, clients that read nothing until the job ends "
+        + "(default: ${DEFAULT-VALUE})")
+    int stalled = d.stalled();
+
+    @Option(names = "--prompt-clients", description = "loops sending prompt requests one after another "
+        + "(default: ${DEFAULT-VALUE})")
+    int promptClients = d.promptClients();
+
+    @Option(names = "--seconds", description = "how long the job runs (default: ${DEFAULT-VALUE})")
+    int seconds = d.seconds();
+
+    @Option(names = "--model", description = "model of the prompt session (default: ${DEFAULT-VALUE})")
+    String model = d.model();
+
+    @Option(names = "--rows-per-second", description = "metrics rows the job writes a second (default: ${DEFAULT-VALUE})")
+    int rowsPerSecond = d.rowsPerSecond();
+
+    @Option(names = "--progress-per-second", description = "progress reports of the job a second "
+        + "(default: ${DEFAULT-VALUE})")
+    int progressPerSecond = d.progressPerSecond();
+
+    @Option(names = "--json", description = "print the results as JSON on stdout (progress goes to stderr)")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      ServeBenchmark.Options o;
+      try {
+        o = new ServeBenchmark.Options(clients, stalled, promptClients, seconds, model, rowsPerSecond,
+            progressPerSecond, d.prompt());
+      } catch (IllegalArgumentException e) {
+        throw new LoupeCli.CliException(LoupeCli.USAGE, e.getMessage());
+      }
+      PrintWriter out = bench.parent.spec.commandLine().getOut();
+      PrintWriter log = json ? bench.parent.spec.commandLine().getErr() : out;
+      ServeBenchmark.Result r = ServeBenchmark.run(o, log);
+      out.print(json ? r.json().encodePrettily() + System.lineSeparator() : ServeBenchmark.table(r));
+      out.flush();
+      return r.errors().isEmpty() ? LoupeCli.OK : LoupeCli.JOB_FAILED;
     }
   }
 }

@@ -220,15 +220,18 @@ final class DemoCommand implements Callable<Integer> {
     int bindPort = port != null ? port : cfg.serverPort();
     io.vertx.core.http.HttpServer http;
     try {
-      http = dev.loupe.core.server.HttpApi.listen(node, "127.0.0.1", bindPort).toCompletionStage()
-          .toCompletableFuture().join();
+      http = dev.loupe.core.server.HttpApi.listen(node, new dev.loupe.core.server.ServerOptions().setHost("127.0.0.1")
+          .setPort(bindPort).setToken(cfg.serverToken()).setModelsDir(cfg.home().resolve("models")))
+          .toCompletionStage().toCompletableFuture().join();
     } catch (java.util.concurrent.CompletionException e) {
       throw new LoupeCli.CliException(LoupeCli.USAGE, "--port " + bindPort + ": cannot serve there ("
           + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + "); the report is written");
     }
     String url = "http://127.0.0.1:" + http.actualPort() + "/";
+    String query = cfg.serverToken() == null ? "" : "?token=" + cfg.serverToken();
     o.println();
-    o.println("web UI on the demo's results: " + url);
+    o.println("web UI on the demo's results: " + url + query);
+    url = url + query;
     o.println("  model session:     " + url + "#/sessions/" + sessionId);
     o.println("  jobs:              " + url + "#/jobs");
     if (sae) {

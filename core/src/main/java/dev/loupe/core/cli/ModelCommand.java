@@ -64,27 +64,7 @@ final class ModelCommand implements Callable<Integer> {
   }
 
   static Map<String, Object> document(ModelInfo info) {
-    Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("id", info.id());
-    doc.put("architecture", info.architecture());
-    doc.put("causal", info.causal());
-    doc.put("layers", info.nLayers());
-    doc.put("dModel", info.dModel());
-    doc.put("heads", info.nHeads());
-    doc.put("dHead", info.dHead());
-    doc.put("dMlp", info.dMlp());
-    doc.put("vocab", info.vocabSize());
-    doc.put("context", info.maxContext());
-    doc.put("parameters", info.parameters());
-    List<Object> hooks = new ArrayList<>();
-    for (String h : info.hookNames()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("name", h);
-      m.put("width", info.hookWidth(h));
-      hooks.add(m);
-    }
-    doc.put("hooks", hooks);
-    return doc;
+    return dev.loupe.core.model.ModelCatalog.document(info);
   }
 
   /**

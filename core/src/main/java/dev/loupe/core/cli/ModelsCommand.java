@@ -3,6 +3,7 @@ package dev.loupe.core.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.core.model.ModelCatalog;
 import dev.loupe.core.model.ModelRegistry;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -69,34 +70,11 @@ final class ModelsCommand implements Callable<Integer> {
     return LoupeCli.OK;
   }
 
-  /**
-   * The {@code model_type} of a directory's config.json ({@code gpt2}, {@code llama}, ...), or a
-   * word saying why there is none; a listing shows every directory, even one that will not load.
-   */
   static String modelType(Path dir) {
-    try {
-      JsonNode t = new ObjectMapper().readTree(dir.resolve("config.json").toFile()).get("model_type");
-      return t == null || !t.isTextual() ? "no model_type" : t.asText();
-    } catch (IOException e) {
-      return "unreadable config.json";
-    }
+    return ModelCatalog.modelType(dir);
   }
 
-  /** Directories holding a config.json under {@code root}, sorted; empty when root does not exist. */
   static List<Path> modelDirectories(Path root) {
-    if (!Files.isDirectory(root)) {
-      return List.of();
-    }
-    try (Stream<Path> s = Files.walk(root, SEARCH_DEPTH + 1)) {
-      List<Path> found = new ArrayList<>(s.filter(p -> p.getFileName().toString().equals("config.json"))
-          .filter(Files::isRegularFile)
-          .map(Path::getParent)
-          .filter(d -> !d.equals(root))
-          .sorted()
-          .toList());
-      return found;
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list model directories under " + root + ": " + e.getMessage(), e);
-    }
+    return ModelCatalog.directories(root);
   }
 }

@@ -5,6 +5,7 @@ import dev.loupe.core.config.LoupeConfig;
 import dev.loupe.core.node.LoupeNode;
 import dev.loupe.core.plugin.PluginHost;
 import dev.loupe.core.server.HttpApi;
+import dev.loupe.core.server.ServerOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
@@ -25,7 +26,7 @@ import picocli.CommandLine.ParentCommand;
  * stream to jobs on another.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-    description = "Run the Loupe core: model sessions, harvests, jobs and the HTTP API (Ctrl-C stops it).")
+    description = "Run the Loupe core: model sessions, harvests, jobs, the HTTP API and the web UI (Ctrl-C stops it).")
 final class ServeCommand implements Callable<Integer> {
   @ParentCommand
   LoupeCli parent;
@@ -60,6 +61,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "cluster members to join over TCP-IP, e.g. 127.0.0.1:5701,127.0.0.1:5702 (default: this node)")
   String members;
 
+  @Option(names = "--token", paramLabel = "TOKEN", description = "access token every HTTP request and WebSocket must "
+      + "carry (Authorization: Bearer TOKEN or ?token=TOKEN), at least 16 characters (default: server.token; when "
+      + "binding a non-loopback address without one, a random token is generated and printed)")
+  String token;
+
   @Option(names = "--json", description = "print the ready line and events as JSON")
   boolean json;
 
@@ -73,12 +79,22 @@ final class ServeCommand implements Callable<Integer> {
       co = new ClusterOptions().setClusterName(clusterName).setHost(clusterHost).setHazelcastPort(clusterPort)
           .setMembers(members != null ? members : clusterHost + ":" + clusterPort);
     }
-    // Checked before anything starts, so a refused address costs no plugin loading or model.
+    // Checked before anything starts, so a refused address or token costs no plugin loading or model.
     String bindHost = host != null ? host : cfg.serverHost();
-    if (!isLoopback(bindHost)) {
-      // Access tokens and Origin checks come with the web API; until then only loopback is safe.
-      throw new LoupeCli.CliException(LoupeCli.USAGE, "--host " + bindHost
-          + ": the HTTP API has no access control yet, so it binds loopback addresses only (127.0.0.1)");
+    boolean loopback = isLoopback(bindHost);
+    String accessToken = token != null ? token : cfg.serverToken();
+    if (accessToken == null && !loopback) {
+      // Like Jupyter: anything reachable from other machines needs a secret; make one and print it.
+      accessToken = HttpApi.newToken();
+    }
+    int bindPort = port != null ? port : cfg.serverPort();
+    ServerOptions serverOptions = new ServerOptions().setHost(bindHost).setPort(bindPort).setToken(accessToken)
+        .setModelsDir(cfg.home().resolve("models"));
+    try {
+      serverOptions.validate();
+    } catch (IllegalArgumentException e) {
+      String field = e.getMessage().startsWith("token") ? "--token" : "--" + e.getMessage().split(":")[0];
+      throw new LoupeCli.CliException(LoupeCli.USAGE, field + e.getMessage().substring(e.getMessage().indexOf(':')));
     }
     // read before anything starts, so a bad definition stops nothing half-started
     dev.loupe.core.dataset.DatasetRegistry datasets = dev.loupe.core.dataset.DatasetRegistry.load(cfg.datasetDirs());
@@ -99,14 +115,21 @@ final class ServeCommand implements Callable<Integer> {
       for (String m : open) {
         sessions.put(m, node.services().open(m));
       }
-      int bindPort = port != null ? port : cfg.serverPort();
-      HttpServer http = HttpApi.listen(node, bindHost, bindPort).toCompletionStage().toCompletableFuture().join();
-      String url = "http://" + bindHost + ":" + http.actualPort();
+      HttpServer http = HttpApi.listen(node, serverOptions).toCompletionStage().toCompletableFuture().join();
+      String url = "http://" + browsableHost(bindHost) + ":" + http.actualPort();
+      String withToken = accessToken == null ? url + "/" : url + "/?token=" + accessToken;
       if (json) {
         out.println(new JsonObject().put("event", "ready").put("node", id).put("clustered", cluster).put("http", url)
+            .put("token", accessToken).put("url", withToken)
             .put("sessions", new JsonObject(new LinkedHashMap<>(sessions))).encode());
       } else {
         out.println("Loupe node " + id + (cluster ? " (cluster '" + clusterName + "')" : "") + " serving " + url + "/api");
+        out.println("  web UI: " + withToken);
+        if (accessToken != null) {
+          out.println("  every request needs the access token; open or use:");
+          out.println("    " + withToken);
+          out.println("    curl -H 'Authorization: Bearer " + accessToken + "' " + url + "/api/health");
+        }
         sessions.forEach((m, s) -> out.println("  session " + s + ": " + m));
         out.println("  " + plugins.methods().size() + " analysis methods; " + plugins.failures().size() + " plugin problems"
             + " (see `loupe plugins`). Ctrl-C stops.");
@@ -123,9 +146,22 @@ final class ServeCommand implements Callable<Integer> {
 
   private static boolean isLoopback(String host) {
     try {
-      return java.net.InetAddress.getByName(host).isLoopbackAddress();
-    } catch (java.net.UnknownHostException e) {
+      return HttpApi.isLoopback(host);
+    } catch (IllegalArgumentException e) {
       throw new LoupeCli.CliException(LoupeCli.USAGE, "--host " + host + ": unknown host");
     }
+  }
+
+  /** A name a browser can use: the machine's host name for a wildcard bind, else the address bound. */
+  private static String browsableHost(String bindHost) {
+    try {
+      java.net.InetAddress a = java.net.InetAddress.getByName(bindHost);
+      if (a.isAnyLocalAddress()) {
+        return java.net.InetAddress.getLocalHost().getHostName();
+      }
+    } catch (java.net.UnknownHostException e) {
+      // keep what was bound
+    }
+    return bindHost.contains(":") && !bindHost.startsWith("[") ? "[" + bindHost + "]" : bindHost;
   }
 }

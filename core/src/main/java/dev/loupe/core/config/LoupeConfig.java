@@ -48,6 +48,8 @@ public final class LoupeConfig {
     SECTIONS.put("server", ConfigSchema.builder()
         .stringOption("host", "127.0.0.1", "address the HTTP/WebSocket server binds")
         .intOption("port", 7070, 1, 65535, "port of the HTTP/WebSocket server")
+        .stringOption("token", "", "access token every request must carry (empty: none on loopback, "
+            + "generated at start for other addresses)")
         .build());
     SECTIONS.put("datasets", ConfigSchema.builder()
         .stringListOption("dirs", List.of("config/datasets", "~/.loupe/datasets"),
@@ -67,6 +69,7 @@ public final class LoupeConfig {
   private final int workers;
   private final String serverHost;
   private final int serverPort;
+  private final String serverToken;
   private final long cacheMaxBytes;
   private final List<Path> datasetDirs;
 
@@ -94,6 +97,8 @@ public final class LoupeConfig {
     this.workers = s.get("jobs").getInt("workers");
     this.serverHost = s.get("server").getString("host");
     this.serverPort = s.get("server").getInt("port");
+    String token = s.get("server").getString("token");
+    this.serverToken = token.isBlank() ? null : token;
     this.cacheMaxBytes = parseBytes("cache.max_bytes", s.get("cache").getString("max_bytes"));
     this.datasetDirs = s.get("datasets").getStringList("dirs").stream().map(p -> resolve(home, p)).toList();
   }
@@ -238,6 +243,8 @@ public final class LoupeConfig {
   public int workers() { return workers; }
   public String serverHost() { return serverHost; }
   public int serverPort() { return serverPort; }
+  /** The configured access token of the server, or null for none. */
+  public String serverToken() { return serverToken; }
   public long cacheMaxBytes() { return cacheMaxBytes; }
   public List<Path> datasetDirs() { return datasetDirs; }
 }

@@ -85,6 +85,11 @@ public final class JobManager implements AutoCloseable {
     this(catalog, defaultRunDir, workerThreads, null);
   }
 
+  /** Where job directories go when a request names none (absolute). */
+  public Path runDir() {
+    return defaultRunDir.toAbsolutePath().normalize();
+  }
+
   /** The labelled token datasets offered to jobs started afterwards ({@code JobContext.dataset}). */
   public void useDatasets(dev.loupe.core.dataset.DatasetRegistry registry) {
     this.datasets = Objects.requireNonNull(registry, "registry");

@@ -36,6 +36,11 @@ public final class EncoderModels {
   private EncoderModels() {
   }
 
+  /** The encoder names this class resolves. */
+  public static java.util.List<String> names() {
+    return NAMES;
+  }
+
   /** Resolves {@code bge-small-en}, {@code bge-small-en-v1.5} and {@code all-minilm-l6-v2-q}. */
   public static ModelResolver resolver() {
     return new ModelResolver() {

@@ -1,5 +1,6 @@
 package dev.loupe.core.node;
 
+import dev.loupe.core.coder.LoadedCoders;
 import dev.loupe.core.session.LocalModelSession;
 import dev.loupe.core.session.SessionVerticle;
 import dev.loupe.core.stream.ActivationBatchCodec;
@@ -33,6 +34,8 @@ public final class NodeServices implements AutoCloseable {
   private final Map<String, Hosted> sessions = new LinkedHashMap<>();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private final AtomicInteger counter = new AtomicInteger();
+  /** Sparse coders loaded for interactive queries, shared by this node's sessions. */
+  private final LoadedCoders coders = new LoadedCoders(4);
 
   /**
    * @param nodeId this node's id, used in session, harvest and stream ids (letters, digits, '-')
@@ -53,6 +56,8 @@ public final class NodeServices implements AutoCloseable {
   public Vertx vertx() { return vertx; }
   public String nodeId() { return nodeId; }
   public HarvestService harvests() { return harvests; }
+  /** The sparse coders this node's sessions have loaded for queries. */
+  public LoadedCoders coders() { return coders; }
 
   /**
    * Opens a model session here (loading the model) and deploys its verticle; blocks until ready.
@@ -65,7 +70,7 @@ public final class NodeServices implements AutoCloseable {
     LocalModelSession session = LocalModelSession.open(modelRef);
     String id = nodeId + "-s" + counter.incrementAndGet();
     try {
-      String deployment = vertx.deployVerticle(new SessionVerticle(id, session, false),
+      String deployment = vertx.deployVerticle(new SessionVerticle(id, session, false, coders),
               new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
           .toCompletionStage().toCompletableFuture().join();
       MessageConsumer<JsonObject> hc = vertx.eventBus().consumer(NodeAddresses.harvest(id), m -> handleHarvest(id, m));
@@ -175,5 +180,6 @@ public final class NodeServices implements AutoCloseable {
       }
     }
     consumers.forEach(MessageConsumer::unregister);
+    coders.close();
   }
 }

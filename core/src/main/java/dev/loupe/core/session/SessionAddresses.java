@@ -21,6 +21,15 @@ public final class SessionAddresses {
     return PREFIX + check(sessionId) + ".run";
   }
 
+  /**
+   * Interactive queries, {@code {op: "run" | "lens", ...}} (see {@link SessionQueries}); the reply
+   * is the answer's JSON encoded as a {@link io.vertx.core.buffer.Buffer}, so the caller can pass
+   * it on without encoding it again on an event loop.
+   */
+  public static String query(String sessionId) {
+    return PREFIX + check(sessionId) + ".query";
+  }
+
   private static String check(String sessionId) {
     if (sessionId == null || sessionId.isEmpty() || !sessionId.matches("[A-Za-z0-9_:\\-./]+")) {
       throw new IllegalArgumentException("session id '" + sessionId

@@ -7,6 +7,7 @@ import dev.loupe.sdk.model.ModelSession;
 import dev.loupe.sdk.model.RunResult;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
@@ -25,12 +26,14 @@ import java.util.Set;
  * unless the verticle was told it owns it.
  */
 public final class SessionVerticle extends VerticleBase {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SessionVerticle.class);
   /** Default number of next-token candidates in a run reply. */
   public static final int DEFAULT_TOP_K = 10;
 
   private final String sessionId;
   private final ModelSession session;
   private final boolean ownsSession;
+  private final SessionQueries queries;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
 
   /**
@@ -38,16 +41,26 @@ public final class SessionVerticle extends VerticleBase {
    * @throws IllegalArgumentException when the session id cannot be part of an address
    */
   public SessionVerticle(String sessionId, ModelSession session, boolean ownsSession) {
+    this(sessionId, session, ownsSession, null);
+  }
+
+  /**
+   * @param coders where the interactive queries load sparse coders from; null for none
+   */
+  public SessionVerticle(String sessionId, ModelSession session, boolean ownsSession,
+      dev.loupe.core.coder.LoadedCoders coders) {
     SessionAddresses.info(sessionId);
     this.sessionId = sessionId;
     this.session = Objects.requireNonNull(session, "session");
     this.ownsSession = ownsSession;
+    this.queries = new SessionQueries(session, coders);
   }
 
   @Override
   public Future<?> start() {
     consumers.add(vertx.eventBus().<Object>consumer(SessionAddresses.info(sessionId), m -> m.reply(infoJson(session.info()))));
     consumers.add(vertx.eventBus().<Object>consumer(SessionAddresses.run(sessionId), this::handleRun));
+    consumers.add(vertx.eventBus().<Object>consumer(SessionAddresses.query(sessionId), this::handleQuery));
     List<Future<Void>> ready = new ArrayList<>();
     for (MessageConsumer<?> c : consumers) {
       ready.add(c.completion());
@@ -96,6 +109,42 @@ public final class SessionVerticle extends VerticleBase {
       return;
     } catch (RuntimeException e) {
       message.fail(500, "run on session '" + sessionId + "' failed: " + e);
+      return;
+    }
+    message.reply(reply);
+  }
+
+  /**
+   * One interactive query. A worker verticle handles its messages one at a time, so the session
+   * runs one forward pass at a time and requests queue here, not on threads.
+   */
+  private void handleQuery(Message<Object> message) {
+    Buffer reply;
+    try {
+      if (!(message.body() instanceof JsonObject req)) {
+        throw new IllegalArgumentException("a query must be a JSON object {op, ...}");
+      }
+      JsonObject body = req.copy();
+      Object op = body.remove("op");
+      JsonObject answer;
+      if ("run".equals(op)) {
+        answer = queries.run(body);
+      } else if ("lens".equals(op)) {
+        answer = queries.lens(body);
+      } else {
+        throw new IllegalArgumentException("'op': expected run or lens, got " + op);
+      }
+      reply = answer.put("session", sessionId).toBuffer();
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
+      message.fail(400, e.getMessage());
+      return;
+    } catch (IllegalStateException e) {
+      message.fail(409, e.getMessage()); // e.g. the session was closed meanwhile
+      return;
+    } catch (RuntimeException e) {
+      LOG.error("query on session {} failed", sessionId, e);
+      message.fail(500, "query on session '" + sessionId + "' failed (" + e.getClass().getSimpleName()
+          + "); see the server log");
       return;
     }
     message.reply(reply);

@@ -25,11 +25,18 @@ class ServeAndDemoCommandTest {
   }
 
   @Test
-  void serveRefusesToBindBeyondLoopback() {
-    assertThat(run("serve", "--host", "0.0.0.0", "--port", "0")).isEqualTo(LoupeCli.USAGE);
+  void serveRefusesAShortToken() {
+    assertThat(run("serve", "--host", "0.0.0.0", "--port", "0", "--token", "short")).isEqualTo(LoupeCli.USAGE);
 
-    assertThat(err.toString()).contains("--host 0.0.0.0").contains("loopback").doesNotContain("\tat ");
+    assertThat(err.toString()).contains("--token").contains("16").doesNotContain("\tat ");
     assertThat(out.toString()).doesNotContain("serving");
+  }
+
+  @Test
+  void serveRefusesATokenWithSpaces() {
+    assertThat(run("serve", "--port", "0", "--token", "a token with spaces in it")).isEqualTo(LoupeCli.USAGE);
+
+    assertThat(err.toString()).contains("--token").doesNotContain("\tat ");
   }
 
   @Test

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * A second JVM started from this test's classpath, with its output captured line by line, so a
  * test can wait for what it prints and show its log when something goes wrong.
  */
-final class ChildJvm implements AutoCloseable {
+public final class ChildJvm implements AutoCloseable {
   /** Flags Hazelcast asks for on Java 17 to reach JDK internals without warnings. */
   private static final List<String> HAZELCAST_FLAGS = List.of(
       "--add-modules", "java.se",
@@ -54,7 +54,7 @@ final class ChildJvm implements AutoCloseable {
   }
 
   /** Starts {@code mainClass} with {@code args} in a new JVM on this JVM's classpath, logging at WARN. */
-  static ChildJvm start(String mainClass, List<String> args) throws IOException {
+  public static ChildJvm start(String mainClass, List<String> args) throws IOException {
     Path logback = Files.createTempFile("loupe-child-logback", ".xml");
     logback.toFile().deleteOnExit();
     Files.writeString(logback, """
@@ -108,7 +108,7 @@ final class ChildJvm implements AutoCloseable {
    *
    * @throws AssertionError with the child's log when the line does not come in time or the child exits
    */
-  String awaitLine(String prefix, long timeout, TimeUnit unit) throws InterruptedException {
+  public String awaitLine(String prefix, long timeout, TimeUnit unit) throws InterruptedException {
     long deadline = System.nanoTime() + unit.toNanos(timeout);
     while (System.nanoTime() < deadline) {
       String line = lines.poll(100, TimeUnit.MILLISECONDS);
@@ -131,14 +131,14 @@ final class ChildJvm implements AutoCloseable {
   }
 
   /** Waits for the child to exit and returns its exit code, or throws with its log on timeout. */
-  int awaitExit(long timeout, TimeUnit unit) throws InterruptedException {
+  public int awaitExit(long timeout, TimeUnit unit) throws InterruptedException {
     if (!process.waitFor(timeout, unit)) {
       throw new AssertionError("child JVM still running after " + timeout + " " + unit + "; its output:\n" + log);
     }
     return process.exitValue();
   }
 
-  String log() {
+  public String log() {
     return log.toString();
   }
 
