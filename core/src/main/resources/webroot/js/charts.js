@@ -89,7 +89,8 @@ export function lineChart(opts) {
   let y0 = opts.yMin != null ? opts.yMin : Math.min(...pts.map(p => tf(p[1])));
   let y1 = opts.yMax != null ? opts.yMax : Math.max(...pts.map(p => tf(p[1])));
   if (opts.xCategories) { x0 = -0.5; x1 = opts.xCategories.length - 0.5; }
-  if (x1 === x0) { x0 -= 1; x1 += 1; }
+  // one x value (a single row): a window around it wide enough for distinct tick labels (20k, not 20k 20k 20k)
+  if (x1 === x0) { const d = Math.max(1, Math.abs(x0) * 0.1); x0 -= d; x1 += d; }
   if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
   const pad = opts.yMin != null && opts.yMax != null ? 0 : (y1 - y0) * 0.05;
   y0 -= opts.yMin != null ? 0 : pad;
@@ -110,7 +111,9 @@ export function lineChart(opts) {
     g.appendChild(s('path', {class: 'series', d, stroke: colour, 'data-series': se.name}));
     if (opts.markers || good.length <= 12) {
       for (const p of good) {
-        g.appendChild(s('circle', {cx: xs(tx(p[0])), cy: ys(tf(p[1])), r: 2.5, fill: colour},
+        // data-x / data-y: the point's own values (x as its category when the x axis has categories)
+        g.appendChild(s('circle', {cx: xs(tx(p[0])), cy: ys(tf(p[1])), r: 2.5, fill: colour, 'data-series': se.name,
+          'data-x': opts.xCategories ? opts.xCategories[p[0]] : p[0], 'data-y': p[1]},
           s('title', null, `${se.name}: ${opts.xCategories ? opts.xCategories[p[0]] : label(p[0])} → ${p[1]}`)));
       }
     }
@@ -224,7 +227,8 @@ export function pairedHistogram(opts) {
   for (let i = 0; i < n; i++) {
     for (const [k, v, colour, name, count] of [[0, fa[i], PALETTE[0], opts.a.name, opts.a.counts[i]], [1, fb[i], PALETTE[1], opts.b.name, opts.b.counts[i]]]) {
       if (v <= 0) continue;
-      g.appendChild(s('rect', {x: i * bw + k * bw / 2, y: ys(v), width: Math.max(1, bw / 2 - 0.5), height: f.h - ys(v), fill: colour},
+      g.appendChild(s('rect', {class: 'pairbar', x: i * bw + k * bw / 2, y: ys(v), width: Math.max(1, bw / 2 - 0.5), height: f.h - ys(v),
+        fill: colour, 'data-class': name, 'data-bin': i, 'data-count': count},
         s('title', null, `${name}: ${count} rows`)));
     }
   }

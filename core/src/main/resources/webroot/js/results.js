@@ -86,6 +86,8 @@ function sparseCoderSummary(s, ctx) {
 /** Probes (plugins/probes summary): test accuracy by input (layer), F1 against k per ranking, tables. */
 function probesSummary(s) {
   const inputs = s.inputs.map(i => i.name);
+  // the x axis of accuracy against layer: each input with its layer
+  const inputLabels = s.inputs.map(i => (i.layer != null ? `${i.name} · layer ${i.layer}` : i.name));
   const datasets = Object.keys(s.results);
   const accSeries = datasets.map(d => ({name: d, points: s.results[d].map(r => [inputs.indexOf(r.input), r.test_accuracy])}));
   const rankings = [];
@@ -100,7 +102,7 @@ function probesSummary(s) {
       const series = s.results[d].filter(r => r.k_sparse_test_f1 && r.k_sparse_test_f1[ranking.value])
         .map(r => ({name: r.input, points: Object.entries(r.k_sparse_test_f1[ranking.value]).map(([k, f1]) => [Number(k), f1])}));
       if (series.length) {
-        blocks.push(h('div', {class: 'chart-box', 'data-chart': 'f1-vs-k'}, h('h4', null, `${d}: test F1 of k-sparse probes (${ranking.value})`),
+        blocks.push(h('div', {class: 'chart-box', 'data-chart': 'f1-vs-k', 'data-dataset': d}, h('h4', null, `${d}: test F1 of k-sparse probes (${ranking.value})`),
           lineChart({series, yMin: 0, yMax: 1, markers: true, logX: true, width: 400, height: 220, xLabel: 'k (features, log scale)', yLabel: 'test F1'}),
           legend(series)));
       }
@@ -111,11 +113,12 @@ function probesSummary(s) {
   drawF1();
   return h('div', null,
     h('div', {class: 'charts'}, h('div', {class: 'chart-box', 'data-chart': 'accuracy-vs-layer'}, h('h4', null, 'Test accuracy by input (layer)'),
-      lineChart({series: accSeries, xCategories: inputs, yMin: 0, yMax: 1, markers: true, width: 480, height: 220, yLabel: 'test accuracy'}),
+      lineChart({series: accSeries, xCategories: inputLabels, yMin: 0, yMax: 1, markers: true, width: Math.max(480, 100 * inputs.length),
+        height: 220, xLabel: 'input (layer)', yLabel: 'test accuracy'}),
       legend(accSeries))),
     rankings.length ? h('div', {class: 'row'}, h('label', null, 'F1 vs k, features ranked by ', ranking)) : null,
     f1Box,
-    datasets.map(d => h('div', null, h('h4', null, d), genericView(s.results[d].map(r => {
+    datasets.map(d => h('div', {'data-table': `probes-${d}`}, h('h4', null, d), genericView(s.results[d].map(r => {
       const out = {...r};
       delete out.k_sparse_test_f1;
       return out;
@@ -143,21 +146,59 @@ function neuronsSummary(s) {
         d.layer, d.index, d.f1, d.auc, d.dedicated_neurons]),
       {numeric: [false, false, true, true, true, true, true]})) : h('p', {class: 'muted'}, 'No family has a dedicated neuron.'),
     needs.length ? h('div', null, h('h4', null, 'Families needing several neurons: test F1 against k'),
-      lineChart({series, yMin: 0, yMax: 1, markers: true, width: 480, height: 220, xLabel: 'k (neurons)', yLabel: 'test F1'}), legend(series),
+      h('div', {class: 'chart-box', 'data-chart': 'f1-vs-k-neurons'},
+        lineChart({series, yMin: 0, yMax: 1, markers: true, logX: true, width: 480, height: 220, xLabel: 'k (neurons, log scale)', yLabel: 'test F1'}),
+        legend(series)),
       table(['family', 'k needed', 'best neuron', 'best single F1', 'best single AUC'],
         needs.map(n => [n.family, n.k ?? 'none', n.best_neuron, n.best_single_f1, n.best_single_auc]))) : null,
     h('details', null, h('summary', null, 'every field'), genericView(s, 1)));
 }
 
-/** Neuron families (plugins/neurons families document): per family, its dedicated neurons and probe curve. */
+/** Opens the dashboard of {@code neuron} (the neurons document, on the same page) and scrolls to it. */
+function dashboardLink(neuron) {
+  return h('a', {href: '', class: 'small', 'data-open-neuron': neuron, onclick: e => {
+    e.preventDefault();
+    const d = [...document.querySelectorAll('[data-result="neurons"] details[data-neuron]')].find(x => x.dataset.neuron === neuron);
+    if (!d) return;
+    d.open = true;
+    d.scrollIntoView({block: 'start'});
+  }}, 'dashboard');
+}
+
+/**
+ * Neuron families (plugins/neurons families document): a table with each family's best neuron,
+ * then per family its dedicated neurons and the F1 of a probe on its k best neurons.
+ */
 function neuronFamilies(list) {
-  return h('div', null, list.map(f => h('details', null,
-    h('summary', null, `${f.family}: `, f.dedicated ? `${f.dedicated_neurons.length} dedicated` : `k needed ${f.k_needed ?? 'none'}`,
-      `, best ${f.best.neuron} (F1 ${fmt(f.best.f1)})`),
-    f.dedicated_neurons.length ? table(['neuron', 'layer', 'index', 'F1', 'AUC'], f.dedicated_neurons.map(n => [n.neuron, n.layer, n.index, n.f1, n.auc])) : null,
-    f.curve && f.curve.length ? lineChart({series: [{name: 'test F1', points: f.curve.map(p => [p.k, p.f1])}, {name: 'train F1', points: f.curve.map(p => [p.k, p.train_f1])}],
-      yMin: 0, yMax: 1, markers: true, width: 360, height: 160, xLabel: 'k'}) : null,
-    genericView(f.top || [], 1))));
+  const td = (cellName, v, numeric) => h('td', {class: numeric ? 'num' : null, 'data-cell': cellName}, typeof v === 'number' ? fmt(v) : v ?? '–');
+  const rows = list.map(f => {
+    const b = f.best || {};
+    return h('tr', {'data-family': f.family},
+      td('family', f.family),
+      td('classes', f.class != null ? `${f.class} vs ${f.against ?? 'rest'}` : '–'),
+      td('best', h('span', null, b.neuron ?? '–', ' ', b.neuron ? dashboardLink(b.neuron) : null)),
+      td('layer', b.layer, true),
+      td('f1', b.f1, true),
+      td('auc', b.auc, true),
+      td('sign', b.sign),
+      td('dedicated', f.dedicated ? (f.dedicated_neurons || []).length : 0, true),
+      td('k', f.k_needed ?? 'none', true));
+  });
+  return h('div', null,
+    h('div', {class: 'scroll', 'data-table': 'families'}, h('table', {class: 'compact'},
+      h('thead', null, h('tr', null, ['family', 'class', 'best neuron', 'layer', 'test F1', 'test AUC', 'sign', 'dedicated neurons', 'k needed']
+        .map((c, i) => h('th', {class: [3, 4, 5, 7, 8].includes(i) ? 'num' : null}, c)))),
+      h('tbody', null, rows))),
+    list.map(f => h('details', {'data-family': f.family},
+      h('summary', null, `${f.family}: `, f.dedicated ? `${(f.dedicated_neurons || []).length} dedicated` : `k needed ${f.k_needed ?? 'none'}`,
+        f.best ? `, best ${f.best.neuron} (F1 ${fmt(f.best.f1)})` : ''),
+      (f.dedicated_neurons || []).length ? table(['neuron', 'layer', 'index', 'F1', 'AUC'], f.dedicated_neurons.map(n => [n.neuron, n.layer, n.index, n.f1, n.auc]),
+        {numeric: [false, true, true, true, true]}) : null,
+      f.curve && f.curve.length ? h('div', {class: 'chart-box'},
+        lineChart({series: [{name: 'test F1', points: f.curve.map(p => [p.k, p.f1])}, {name: 'train F1', points: f.curve.map(p => [p.k, p.train_f1])}],
+          yMin: 0, yMax: 1, markers: true, logX: true, width: 360, height: 160, xLabel: 'k (neurons, log scale)'}),
+        legend([{name: 'test F1'}, {name: 'train F1'}])) : null,
+      genericView(f.top || [], 1))));
 }
 
 /** A link that opens (or reuses) a session of {@code model} with a prompt coloured by a neuron. */
@@ -179,9 +220,10 @@ function neuronDashboards(list) {
         h('div', {class: 'grid'},
           h('div', null, h('h4', null, 'Top activating rows'), (n.top_examples || []).map(e => h('div', {class: 'example'},
             h('span', {class: 'act'}, fmt(e.activation)),
-            h('span', {class: 'tokens'}, h('span', {class: 'muted'}, e.context ?? (e.context_ids || []).join(' ')),
+            h('span', {class: 'tokens'}, h('span', {class: 'muted', 'data-context': ''},
+              e.context != null ? String(e.context).replace(/\n/g, '↵') : (e.context_ids || []).join(' ')),
               h('span', {class: 'tok lit focus', style: {background: activationColour(e.activation, n.max_activation) || ''}},
-                e.token != null ? e.token : '#' + e.token_id))))),
+                e.token != null ? tokenLabel(e.token) : '#' + e.token_id))))),
           h('div', {class: 'charts'}, (n.families || []).filter(f => f.histogram).map(f => {
             const names = Object.keys(f.histogram.counts);
             return h('div', {class: 'chart-box'}, h('h4', null, `${f.family}: activation by class (AUC ${fmt(f.auc)}, F1 ${fmt(f.f1)})`),
