@@ -2,6 +2,7 @@ package dev.loupe.it.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.core.dataset.DatasetRegistry;
 import dev.loupe.core.node.LoupeNode;
 import dev.loupe.core.plugin.PluginHost;
 import dev.loupe.core.server.HttpApi;
@@ -45,7 +46,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * curves and results; open a demo session from the home page, run a prompt and see its tokens
  * coloured by the SAE's most active latent (checked position by position against the API's own
  * answer), the top next tokens and the logit lens; open that latent's feature page with its top
- * examples, histogram and logits, and search features by token. Screenshots of every page go to
+ * examples, histogram and logits, and search features by token. A probes job's and a neuron-families
+ * job's pages: accuracy by layer, F1 against k, best neuron per family and a neuron's dashboard, each
+ * checked against the job's results JSON. Screenshots of every page go to
  * {@code core/it/target/screenshots/}.
  */
 class WebUiBrowserTest {
@@ -54,6 +57,8 @@ class WebUiBrowserTest {
   private static final String JOB = "sae-ui";
   private static final String CROSSCODER = "cc-ui";
   private static final String LONG_JOB = "sae-long";
+  private static final String PROBES = "probes-ui";
+  private static final String NEURONS = "neurons-ui";
 
   @TempDir
   Path tmp;
@@ -71,6 +76,8 @@ class WebUiBrowserTest {
     PluginHost plugins = PluginHost.builder().pluginDir(PluginFixtures.builtPluginsDir())
         .extractDir(tmp.resolve("plugins")).build();
     node = LoupeNode.start("webui", null, plugins, tmp.resolve("runs"), 2);
+    // the shipped Europarl dataset definitions, as a node started from the repository reads them (probes, neurons)
+    node.jobs().useDatasets(DatasetRegistry.load(List.of(PluginFixtures.repoRoot().resolve("config/datasets"))));
     int port = HttpApi.listen(node, "127.0.0.1", 0).toCompletionStage().toCompletableFuture().join().actualPort();
     base = "http://127.0.0.1:" + port;
     Files.createDirectories(screenshots);
@@ -141,6 +148,167 @@ class WebUiBrowserTest {
       browser.manage().logs().get(LogType.BROWSER).getAll().forEach(e -> System.out.println("browser console: " + e));
       throw t;
     }
+  }
+
+  @Test
+  @Timeout(150)
+  void probesAndNeuronFamiliesShowTheirChartsTablesAndDashboards() throws Exception {
+    try {
+      probesAndNeurons();
+    } catch (Throwable t) {
+      shot("probes-neurons-failure");
+      Files.writeString(screenshots.resolve("probes-neurons-failure.html"), browser.getPageSource());
+      browser.manage().logs().get(LogType.BROWSER).getAll().forEach(e -> System.out.println("browser console: " + e));
+      throw t;
+    }
+  }
+
+  /**
+   * A probes job (the document's language, on two layers' residual streams) and a neuron-families
+   * job (French, and the space token, which the byte-level demo model gives dedicated neurons), both
+   * small, through the API; then their pages: every point of the accuracy-by-layer and F1-vs-k
+   * charts is the number in the job's summary, the families table names each family's best neuron,
+   * and a neuron's dashboard shows its top contexts and its activation histogram by class.
+   */
+  private void probesAndNeurons() throws Exception {
+    WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+    JsonObject probeInputs = new JsonObject();
+    for (int layer : new int[] {1, 3}) {
+      probeInputs.put("l" + layer, new JsonObject().put("model", new JsonObject().put("model", "demo")
+          .put("corpus", "europarl:shuffled").put("hook", "blocks." + layer + ".hook_resid_post").put("tokens", 20000)));
+    }
+    post("/api/jobs", new JsonObject().put("id", PROBES).put("method", "probes")
+        .put("config", new JsonObject().put("datasets", new JsonArray().add("french")).put("max_per_class", 200)
+            .put("ks", new JsonArray().add(1).add(4).add(16)))
+        .put("inputs", probeInputs), 201);
+    JsonObject neuronInputs = new JsonObject();
+    for (int layer : new int[] {0, 1}) {
+      neuronInputs.put("l" + layer, new JsonObject().put("model", new JsonObject().put("model", "demo")
+          .put("corpus", "europarl:shuffled").put("hook", "blocks." + layer + ".mlp.hook_post").put("tokens", 20000)));
+    }
+    post("/api/jobs", new JsonObject().put("id", NEURONS).put("method", "neurons")
+        .put("config", new JsonObject().put("datasets", new JsonArray().add("french").add("token-class=space"))
+            .put("max_per_class", 300).put("top_examples", 3).put("context_tokens", 8))
+        .put("inputs", neuronInputs), 201);
+    awaitJob(PROBES, Duration.ofSeconds(90));
+    awaitJob(NEURONS, Duration.ofSeconds(90));
+
+    // Probes: test accuracy by layer, one point per input, each the summary's number.
+    JsonObject probes = new JsonObject(get("/api/jobs/" + PROBES + "/results/summary"));
+    JsonArray french = probes.getJsonObject("results").getJsonArray("french");
+    assertThat(french).hasSize(2);
+    browser.get(base + "/#/jobs/" + PROBES);
+    String acc = "[data-result='summary'] [data-chart='accuracy-vs-layer'] ";
+    List<WebElement> accPoints = wait.until(ExpectedConditions.numberOfElementsToBe(
+        By.cssSelector(acc + "circle[data-series='french']"), 2));
+    assertThat(browser.findElements(By.cssSelector(acc + "path.series[data-series='french']"))).hasSize(1);
+    for (int i = 0; i < french.size(); i++) {
+      JsonObject row = french.getJsonObject(i);
+      WebElement p = accPoints.get(i);
+      int layer = row.getString("input").equals("l1") ? 1 : 3;
+      assertThat(p.getAttribute("data-x")).as("input of point %d", i).isEqualTo(row.getString("input") + " · layer " + layer);
+      assertThat(Double.parseDouble(p.getAttribute("data-y"))).as("test accuracy on %s", row.getString("input"))
+          .isEqualTo(row.getDouble("test_accuracy"));
+    }
+    // the table under it shows the same accuracy, rounded as the page rounds
+    assertThat(browser.findElement(By.cssSelector("[data-result='summary'] [data-table='probes-french']")).getText())
+        .contains(shown(french.getJsonObject(1).getDouble("test_accuracy")));
+
+    // F1 against k: one line per input for the chosen feature ranking, each point the summary's F1.
+    String f1 = "[data-result='summary'] [data-chart='f1-vs-k'][data-dataset='french'] ";
+    for (String ranking : List.of("mean_diff", "l1")) {
+      new Select(browser.findElement(By.cssSelector("[data-result='summary'] select[data-control='ranking']"))).selectByValue(ranking);
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector(f1 + "h4"), "(" + ranking + ")"));
+      for (int i = 0; i < french.size(); i++) {
+        String input = french.getJsonObject(i).getString("input");
+        JsonObject curve = french.getJsonObject(i).getJsonObject("k_sparse_test_f1").getJsonObject(ranking);
+        List<WebElement> points = browser.findElements(By.cssSelector(f1 + "circle[data-series='" + input + "']"));
+        assertThat(points).as("%s points of %s", ranking, input).hasSize(3);
+        List<String> ks = List.of("1", "4", "16");
+        for (int j = 0; j < ks.size(); j++) {
+          assertThat(points.get(j).getAttribute("data-x")).isEqualTo(ks.get(j));
+          assertThat(Double.parseDouble(points.get(j).getAttribute("data-y"))).as("%s F1 at k=%s on %s", ranking, ks.get(j), input)
+              .isEqualTo(curve.getDouble(ks.get(j)));
+        }
+      }
+    }
+    shot("13-job-probes");
+
+    // Neurons: the dedicated neuron of the space family and the F1 of k neurons for French.
+    JsonObject neurons = new JsonObject(get("/api/jobs/" + NEURONS + "/results/summary"));
+    JsonArray families = new JsonArray(get("/api/jobs/" + NEURONS + "/results/families"));
+    JsonArray dashboards = new JsonArray(get("/api/jobs/" + NEURONS + "/results/neurons"));
+    assertThat(neurons.getInteger("families_scored")).isEqualTo(2);
+    browser.get(base + "/#/jobs/" + NEURONS);
+    JsonObject space = neurons.getJsonArray("dedicated").getJsonObject(0);
+    assertThat(space.getString("family")).isEqualTo("token-class=space");
+    WebElement dedicated = wait.until(ExpectedConditions.presenceOfElementLocated(
+        By.cssSelector("[data-result='summary'] [data-table='dedicated'] tbody tr")));
+    assertThat(dedicated.getText()).contains("token-class=space").contains(space.getString("neuron"))
+        .contains(shown(space.getDouble("f1")));
+    JsonObject needsK = neurons.getJsonArray("needs_k").getJsonObject(0);
+    assertThat(needsK.getString("family")).isEqualTo("french");
+    List<WebElement> needPoints = browser.findElements(By.cssSelector(
+        "[data-result='summary'] [data-chart='f1-vs-k-neurons'] circle[data-series='french']"));
+    assertThat(needPoints).hasSize(needsK.getJsonObject("f1_by_k").size());
+    for (WebElement p : needPoints) {
+      assertThat(Double.parseDouble(p.getAttribute("data-y"))).as("French F1 with k=%s neurons", p.getAttribute("data-x"))
+          .isEqualTo(needsK.getJsonObject("f1_by_k").getDouble(p.getAttribute("data-x")));
+    }
+
+    // The families table: one row per family with its best neuron and that neuron's test F1.
+    List<WebElement> familyRows = wait.until(ExpectedConditions.numberOfElementsToBe(
+        By.cssSelector("[data-result='families'] [data-table='families'] tbody tr"), families.size()));
+    for (int i = 0; i < families.size(); i++) {
+      JsonObject f = families.getJsonObject(i);
+      WebElement row = familyRows.get(i);
+      assertThat(row.getAttribute("data-family")).isEqualTo(f.getString("family"));
+      assertThat(row.findElement(By.cssSelector("[data-cell='best']")).getText()).contains(f.getJsonObject("best").getString("neuron"));
+      assertThat(row.findElement(By.cssSelector("[data-cell='f1']")).getText())
+          .isEqualTo(shown(f.getJsonObject("best").getDouble("f1")));
+    }
+
+    // The dashboard of the space family's best neuron: its top contexts and its activations by class.
+    JsonObject dash = null;
+    for (int i = 0; i < dashboards.size(); i++) {
+      if (dashboards.getJsonObject(i).getString("neuron").equals(space.getString("neuron"))) {
+        dash = dashboards.getJsonObject(i);
+      }
+    }
+    assertThat(dash).as("dashboard of %s", space.getString("neuron")).isNotNull();
+    String card = "[data-result='neurons'] [data-neuron='" + space.getString("neuron") + "'] ";
+    // opened from the families table's link next to the family's best neuron
+    WebElement open = browser.findElement(By.cssSelector(
+        "[data-table='families'] tr[data-family='token-class=space'] a[data-open-neuron]"));
+    assertThat(open.getAttribute("data-open-neuron")).isEqualTo(space.getString("neuron"));
+    open.click();
+    List<WebElement> examples = wait.until(ExpectedConditions.presenceOfAllElementsLocatedBy(By.cssSelector(card + ".example")));
+    JsonArray top = dash.getJsonArray("top_examples");
+    assertThat(examples).hasSize(top.size());
+    for (int i = 0; i < top.size(); i++) {
+      JsonObject e = top.getJsonObject(i);
+      assertThat(examples.get(i).findElement(By.cssSelector("[data-context]")).getAttribute("textContent")).as("top context %d", i)
+          .isEqualTo(e.getString("context").replace("\n", "↵"));
+      assertThat(examples.get(i).findElement(By.cssSelector(".act")).getText()).isEqualTo(shown(e.getDouble("activation")));
+      assertThat(examples.get(i).findElement(By.cssSelector(".tok.focus")).getText())
+          .isEqualTo(e.getString("token").equals(" ") ? "␣" : e.getString("token"));
+    }
+    JsonObject hist = dash.getJsonArray("families").getJsonObject(0).getJsonObject("histogram");
+    for (String cls : List.of("space", "not space")) {
+      JsonArray counts = hist.getJsonObject("counts").getJsonArray(cls);
+      long nonZero = counts.stream().filter(c -> ((Number) c).longValue() > 0).count();
+      assertThat(browser.findElements(By.cssSelector(card + "rect.pairbar[data-class='" + cls + "']")))
+          .as("bars of class %s", cls).hasSize((int) nonZero);
+    }
+    shot("14-job-neurons");
+  }
+
+  /** A number as the page shows it (dom.js fmt): integers whole, others to three significant digits. */
+  private static String shown(double v) {
+    if (v == Math.rint(v)) {
+      return String.valueOf((long) v);
+    }
+    return new java.math.BigDecimal(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
   }
 
   private void story() throws Exception {
@@ -362,6 +530,7 @@ class WebUiBrowserTest {
 
   /** A screenshot of the whole page (the window grows to the page's height for it, up to 5000 px). */
   private void shot(String name) throws IOException {
+    ((JavascriptExecutor) browser).executeScript("window.scrollTo(0, 0)"); // the whole page, from its top
     Dimension window = browser.manage().window().getSize();
     long height = (Long) ((JavascriptExecutor) browser).executeScript(
         "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)");
