@@ -123,13 +123,6 @@ public class ProbesMethod implements AnalysisMethod {
         outcomes[i][d] = o;
         done++;
         ctx.progress(done, total, "probes");
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("dataset_index", (double) d);
-        m.put("input_index", (double) i);
-        m.put("test_accuracy", o.accuracy());
-        m.put("test_f1", o.f1());
-        m.put("test_mcc", o.mcc());
-        ctx.metrics(done, m);
         ctx.log().info("{} on {}: test accuracy {}, F1 {}", datasets.get(d).name(), inputs.get(i).name(),
             fmt(o.accuracy()), fmt(o.f1()));
       }
@@ -254,7 +247,6 @@ public class ProbesMethod implements AnalysisMethod {
 
   private static Map<String, Double> readingMetrics(long read, List<TokenDataset> datasets, LabelledSample[] samples) {
     Map<String, Double> m = new LinkedHashMap<>();
-    m.put("rows", (double) read);
     for (int d = 0; d < datasets.size(); d++) {
       long min = Long.MAX_VALUE;
       for (long c : samples[d].seen()) {

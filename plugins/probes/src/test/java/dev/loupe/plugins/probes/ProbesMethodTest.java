@@ -222,8 +222,12 @@ class ProbesMethodTest {
         .dataset(Fixtures.planted("planted", List.of("no", "yes"))).build();
     new ProbesMethod().run(ctx);
 
-    assertThat(ctx.lastMetric("rows")).isEqualTo(ROWS);
     assertThat(ctx.lastMetric("rarest_class_rows.planted")).isGreaterThan(2000);
-    assertThat(ctx.lastMetric("test_accuracy")).isGreaterThan(0.6);
+    // metrics are the reading's only (by rows read, increasing); each probe's figures are results
+    List<Long> steps = ctx.metricRows().stream().map(java.util.Map.Entry::getKey).toList();
+    assertThat(steps).isSorted().last().isEqualTo((long) ROWS);
+    assertThat(ctx.metricRows()).allSatisfy(r -> assertThat(r.getValue().keySet()).containsOnly(
+        "rarest_class_rows.planted"));
+    assertThat(ctx.resultMap("summary").toString()).contains("test_accuracy");
   }
 }
