@@ -15,7 +15,6 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -492,18 +491,8 @@ public final class ServeBenchmark {
     if (home != null) {
       command.add("-Dloupe.home=" + home);
     }
-    command.addAll(List.of("-cp", classpath(), ServerMain.class.getName(), model));
+    command.addAll(List.of("-cp", ChildJvmClasspath.current(), ServerMain.class.getName(), model));
     return new ProcessBuilder(command).redirectErrorStream(true).start();
-  }
-
-  /** This JVM's classpath; under surefire's manifest-only jar, the real one is in surefire.test.class.path. */
-  private static String classpath() {
-    String cp = System.getProperty("java.class.path");
-    String surefire = System.getProperty("surefire.test.class.path");
-    if (surefire != null && !surefire.isBlank() && (cp == null || !cp.contains(File.pathSeparator))) {
-      return surefire;
-    }
-    return cp;
   }
 
   /** The server's output, line by line, kept for error messages. */

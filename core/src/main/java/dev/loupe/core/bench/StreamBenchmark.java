@@ -10,7 +10,6 @@ import dev.loupe.core.stream.SyntheticActivations;
 import dev.loupe.sdk.activation.ActivationBatch;
 import io.vertx.core.Vertx;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
@@ -373,19 +372,9 @@ public final class StreamBenchmark {
         "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
         "-Xmx2g", "-Dhazelcast.logging.type=slf4j", "-Dai.djl.offline=true",
         "-Dlogback.configurationFile=" + logback,
-        "-cp", classpath(), ClusterDemoProducerMain.class.getName()));
+        "-cp", ChildJvmClasspath.current(), ClusterDemoProducerMain.class.getName()));
     command.addAll(args);
     return new ProcessBuilder(command).redirectErrorStream(true).start();
-  }
-
-  /** This JVM's classpath; under surefire's manifest-only jar, the real one is in surefire.test.class.path. */
-  private static String classpath() {
-    String cp = System.getProperty("java.class.path");
-    String surefire = System.getProperty("surefire.test.class.path");
-    if (surefire != null && !surefire.isBlank() && (cp == null || !cp.contains(File.pathSeparator))) {
-      return surefire;
-    }
-    return cp;
   }
 
   private static int freePort() throws IOException {
