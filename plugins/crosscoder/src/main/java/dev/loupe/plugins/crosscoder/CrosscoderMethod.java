@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.activation.ActivationSources;
+import dev.loupe.sdk.activation.ModelNotingSource;
 import dev.loupe.sdk.config.ConfigSchema;
 import dev.loupe.sdk.config.JobConfig;
 import dev.loupe.sdk.method.AnalysisMethod;
@@ -148,8 +149,8 @@ public class CrosscoderMethod implements AnalysisMethod {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("config exclusive_threshold / shared_half_width: " + e.getMessage(), e);
     }
-    ModelNoting[] inputs = src.names().stream().map(name -> new ModelNoting(ctx.input(name)))
-        .toArray(ModelNoting[]::new);
+    ModelNotingSource[] inputs = src.names().stream().map(name -> new ModelNotingSource(ctx.input(name)))
+        .toArray(ModelNotingSource[]::new);
     ActivationSource aligned = ActivationSources.aligned(ctx.config().getBoolean("same_tokens"), inputs);
     List<String> hookNames = new ArrayList<>();
     for (String name : src.names()) {
@@ -179,7 +180,7 @@ public class CrosscoderMethod implements AnalysisMethod {
       // each source named with the model its rows came from, e.g. "finetuned: demo-ft blocks.2.hook_resid_post"
       List<String> sourceNames = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        sourceNames.add(src.names().get(i) + ": " + inputs[i].modelId + " " + inputs[i].hookName());
+        sourceNames.add(src.names().get(i) + ": " + inputs[i].modelId() + " " + inputs[i].hookName());
       }
       try (SparseCoderTrainer trainer = r.trainer()) {
         finish(ctx, src, s, thresholds, r, sourceNames);
@@ -187,44 +188,6 @@ public class CrosscoderMethod implements AnalysisMethod {
     }
   }
 
-  /** An input that notes the model its first batch came from. */
-  private static final class ModelNoting implements ActivationSource {
-    private final ActivationSource in;
-    private volatile String modelId = "?";
-
-    ModelNoting(ActivationSource in) {
-      this.in = in;
-    }
-
-    @Override
-    public dev.loupe.sdk.activation.ActivationBatch next() throws InterruptedException {
-      dev.loupe.sdk.activation.ActivationBatch b = in.next();
-      if (b != null && modelId.equals("?")) {
-        modelId = b.modelId();
-      }
-      return b;
-    }
-
-    @Override
-    public String hookName() {
-      return in.hookName();
-    }
-
-    @Override
-    public int width() {
-      return in.width();
-    }
-
-    @Override
-    public long totalRows() {
-      return in.totalRows();
-    }
-
-    @Override
-    public void close() {
-      in.close();
-    }
-  }
 
   /** FVE of each source's reconstruction on the held-out rows, in raw units. */
   static double[] perSourceFve(SparseCoder coder, SparseCoderRun.HeldOut heldOut) {

@@ -3,6 +3,7 @@ package dev.loupe.plugins.neurons;
 import dev.loupe.sdk.activation.ActivationBatch;
 import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.activation.ActivationSources;
+import dev.loupe.sdk.activation.ModelNotingSource;
 import dev.loupe.sdk.config.ConfigException;
 import dev.loupe.sdk.config.ConfigSchema;
 import dev.loupe.sdk.config.JobConfig;
@@ -189,14 +190,15 @@ public class NeuronsMethod implements AnalysisMethod {
         plans.size(), families);
 
     FeatureExamples examples = new FeatureExamples(columns.width(), cfg.getInt("top_examples"));
-    ModelNoting[] sources = names.stream().map(n -> new ModelNoting(ctx.input(n))).toArray(ModelNoting[]::new);
+    ModelNotingSource[] sources = names.stream().map(n -> new ModelNotingSource(ctx.input(n)))
+        .toArray(ModelNotingSource[]::new);
     long t0 = System.nanoTime();
     long tokens = read(ctx, sources, states, examples, cfg.getLong("max_tokens"), cfg.getInt("context_tokens"));
     double readSeconds = (System.nanoTime() - t0) / 1e9;
     ctx.log().info("read {} tokens in {} s; scoring {} families", tokens, String.format("%.1f", readSeconds), families);
     List<String> models = new ArrayList<>();
-    for (ModelNoting s : sources) {
-      models.add(s.modelId);
+    for (ModelNotingSource s : sources) {
+      models.add(s.modelId());
     }
     NeuronReport report = new NeuronReport(columns, names, models, session, settings, cfg);
     report.tokens(tokens);
@@ -382,42 +384,4 @@ public class NeuronsMethod implements AnalysisMethod {
     Safetensors.write(ctx.artifactDir().resolve("scores.safetensors"), tensors, meta);
   }
 
-  /** An input that notes the model its first batch came from. */
-  static final class ModelNoting implements ActivationSource {
-    private final ActivationSource in;
-    volatile String modelId = "?";
-
-    ModelNoting(ActivationSource in) {
-      this.in = in;
-    }
-
-    @Override
-    public ActivationBatch next() throws InterruptedException {
-      ActivationBatch b = in.next();
-      if (b != null && modelId.equals("?")) {
-        modelId = b.modelId();
-      }
-      return b;
-    }
-
-    @Override
-    public String hookName() {
-      return in.hookName();
-    }
-
-    @Override
-    public int width() {
-      return in.width();
-    }
-
-    @Override
-    public long totalRows() {
-      return in.totalRows();
-    }
-
-    @Override
-    public void close() {
-      in.close();
-    }
-  }
 }
