@@ -59,6 +59,17 @@ public final class NodeInputResolvers {
 
   private NodeInputResolvers() {}
 
+  /** The schema of an input kind's mapping ({@code file}, {@code store}, {@code stream}, {@code model}), if known. */
+  public static java.util.Optional<ConfigSchema> schema(String kind) {
+    return java.util.Optional.ofNullable(switch (kind) {
+      case "file" -> FILE;
+      case "store" -> STORE;
+      case "stream" -> STREAM;
+      case "model" -> MODEL;
+      default -> null;
+    });
+  }
+
   /**
    * Registers {@code file} and {@code store}, and {@code stream} and {@code model} which use the
    * node services from {@code services} (asked for only when such an input is resolved).

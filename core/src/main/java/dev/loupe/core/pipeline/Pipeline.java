@@ -261,6 +261,21 @@ public final class Pipeline {
         throw file.error(p + ".inputs." + in.getKey(), "expected a mapping with one input kind of " + inputKinds
             + ", e.g. {store: {path: ...}}");
       }
+      // the kind's own fields and their types (step outputs stand in as placeholder strings)
+      String kind = String.valueOf(spec.keySet().iterator().next());
+      Object fields = spec.values().iterator().next();
+      String at = p + ".inputs." + in.getKey() + "." + kind;
+      java.util.Optional<ConfigSchema> schema = dev.loupe.core.node.NodeInputResolvers.schema(kind);
+      if (schema.isPresent()) {
+        if (!(fields instanceof Map<?, ?>)) {
+          throw file.error(at, "expected a mapping of the " + kind + " input's fields");
+        }
+        try {
+          schema.get().validate(asMap(fields));
+        } catch (ConfigException e) {
+          throw file.error(at + (e.field().isEmpty() ? "" : "." + e.field()), e.getMessage().replaceFirst("^'[^']*': ", ""));
+        }
+      }
     }
   }
 

@@ -211,6 +211,22 @@ class PipelineTest {
               config: {scale: "${steps.a.tokens}"}
               inputs: {main: {store: {path: /x}}}
         """, Map.of())).hasMessageContaining("a job's config may use variables but not step outputs");
+    // an input's own fields are typed too, after variables are put in
+    assertThatThrownBy(() -> check("""
+        vars: {tokens: 1000}
+        steps:
+          - id: j
+            job:
+              method: rows
+              inputs:
+                main: {model: {model: demo, hook: blocks.0.hook_resid_post, tokens: "${tokens}"}}
+        """, Map.of("tokens", "abc"))).isInstanceOf(PipelineException.class)
+        .hasMessageContaining("line 7: steps[0].job.inputs.main.model.tokens").hasMessageContaining("integer");
+    assertThatThrownBy(() -> check("""
+        steps:
+          - id: j
+            job: {method: rows, inputs: {main: {store: {path: /x, shufle: true}}}}
+        """, Map.of())).hasMessageContaining("steps[0].job.inputs.main.store.shufle");
   }
 
   @Test
