@@ -100,6 +100,13 @@ export function jobEvents(jobId, handlers, onerror) {
 
 export const FINAL_STATES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
+/** The WebSocket's URL (/api/ws, with the access token). */
+function wsUrl() {
+  const url = new URL(withToken('/api/ws'), location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
 /**
  * Follows a job over the WebSocket (/api/ws): its stored metrics rows from row {@code since} on,
  * then live metrics, progress, results and status until the job ends. handlers: metrics(row,
@@ -120,11 +127,9 @@ export function followJob(jobId, handlers, onerror, since = 0) {
   const call = (name, ...args) => handlers[name] && handlers[name](...args);
 
   function connect() {
-    const url = new URL(withToken('/api/ws'), location.href);
-    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws;
     try {
-      ws = new WebSocket(url.href);
+      ws = new WebSocket(wsUrl());
     } catch (e) {
       useEvents();
       return;
@@ -207,4 +212,85 @@ export function followJob(jobId, handlers, onerror, since = 0) {
 
   connect();
   return {close, next: () => next};
+}
+
+/**
+ * A session's interactive commands over one WebSocket (/api/ws), opened at the first command.
+ * query(op, body): op 'run' or 'lens' with the body of POST /api/sessions/S/run or /logit-lens;
+ * resolves to {result, via} (via: 'ws' or 'http') or rejects with an ApiError holding the
+ * server's status and message, as the HTTP calls do (and via). When no WebSocket opens, commands go over
+ * HTTP POST; when it closes with commands unanswered, those are sent again over HTTP (the next
+ * command opens a new WebSocket). Returns {query, close} (close: the page is gone).
+ */
+export function sessionQueries(sessionId) {
+  const paths = {run: 'run', lens: 'logit-lens'};
+  const pending = new Map(); // id -> {op, body, resolve, reject}
+  let ready = null; // a promise of the open WebSocket, or of null: use HTTP
+  let socket = null;
+  let ids = 0;
+  let closed = false;
+
+  const failed = (e, via) => Object.assign(e, {via});
+  const viaHttp = (op, body) => post(`/api/sessions/${seg(sessionId)}/${paths[op]}`, body)
+    .then(result => ({result, via: 'http'}), e => Promise.reject(failed(e, 'http')));
+
+  function open() {
+    return new Promise(resolve => {
+      let ws;
+      try {
+        ws = new WebSocket(wsUrl());
+      } catch (e) {
+        resolve(null);
+        return;
+      }
+      let opened = false;
+      socket = ws;
+      ws.onopen = () => {
+        opened = true;
+        resolve(ws);
+      };
+      ws.onmessage = ev => {
+        let f;
+        try {
+          f = JSON.parse(ev.data);
+        } catch (e) {
+          return;
+        }
+        const p = pending.get(f.id);
+        if (!p) return;
+        pending.delete(f.id);
+        if (f.type === 'error') p.reject(failed(new ApiError(f.status, f.error, '/api/ws'), 'ws'));
+        else p.resolve({result: f.result, via: 'ws'});
+      };
+      ws.onclose = () => {
+        resolve(null);
+        if (closed || socket !== ws) return;
+        socket = null;
+        if (opened) ready = null; // it worked once: the next command opens a new one
+        for (const [id, p] of pending) {
+          pending.delete(id);
+          viaHttp(p.op, p.body).then(p.resolve, p.reject);
+        }
+      };
+    });
+  }
+
+  async function query(op, body) {
+    if (!ready) ready = open();
+    const ws = await ready;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return viaHttp(op, body);
+    const id = ++ids;
+    return new Promise((resolve, reject) => {
+      pending.set(id, {op, body, resolve, reject});
+      ws.send(JSON.stringify({...body, op, id, session: String(sessionId)}));
+    });
+  }
+
+  function close() {
+    closed = true;
+    pending.clear();
+    if (socket) socket.close();
+  }
+
+  return {query, close};
 }

@@ -70,6 +70,8 @@ export async function render(app, [sessionId], query) {
   const lensBtn = h('button', {id: 'run-lens', disabled: !info.causal}, 'Logit lens');
   const out = h('div', {id: 'run-output'});
   const lensOut = h('div', {id: 'lens-output'});
+  // run and lens over one WebSocket, HTTP when none opens; data-via on each output says which
+  const queries = api.sessionQueries(sessionId);
 
   replace(app,
     h('h1', null, 'Session ', h('span', {class: 'mono'}, s.id), ' ', h('span', {class: 'muted'}, s.model)),
@@ -109,9 +111,11 @@ export async function render(app, [sessionId], query) {
     runBtn.disabled = true;
     replace(out, h('p', {class: 'muted'}, 'Running…'));
     try {
-      const r = await api.post(`/api/sessions/${seg(sessionId)}/run`, req);
-      showRun(r, colour);
+      const {result, via} = await queries.query('run', req);
+      out.dataset.via = via;
+      showRun(result, colour);
     } catch (e) {
+      out.dataset.via = e.via || '';
       replace(out, errorBox('run', e));
     } finally {
       runBtn.disabled = false;
@@ -187,9 +191,11 @@ export async function render(app, [sessionId], query) {
     lensBtn.disabled = true;
     replace(lensOut, h('p', {class: 'muted'}, 'Running the logit lens…'));
     try {
-      const r = await api.post(`/api/sessions/${seg(sessionId)}/logit-lens`, {text, top: 5});
-      showLens(r);
+      const {result, via} = await queries.query('lens', {text, top: 5});
+      lensOut.dataset.via = via;
+      showLens(result);
     } catch (e) {
+      lensOut.dataset.via = e.via || '';
       replace(lensOut, errorBox('logit lens', e));
     } finally {
       lensBtn.disabled = false;
@@ -225,4 +231,5 @@ export async function render(app, [sessionId], query) {
   prompt.addEventListener('keydown', ev => {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) run();
   });
+  return queries.close;
 }

@@ -43,9 +43,10 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The web UI in a real browser (headless Debian chromium) against a real node with the built
  * plugins: start an SAE job on the demo model from the Jobs page and watch it finish with its
- * curves and results; open a demo session from the home page, run a prompt and see its tokens
- * coloured by the SAE's most active latent (checked position by position against the API's own
- * answer), the top next tokens and the logit lens; open that latent's feature page with its top
+ * curves and results; open a demo session from the home page, run a prompt over the WebSocket and
+ * see its tokens coloured by the SAE's most active latent (checked position by position against the
+ * API's own answer), the top next tokens and the logit lens, a server error as the HTTP error reads,
+ * and the same run over HTTP where no WebSocket opens; open that latent's feature page with its top
  * examples, histogram and logits, and search features by token. A probes job's and a neuron-families
  * job's pages: accuracy by layer, F1 against k, best neuron per family and a neuron's dashboard, each
  * checked against the job's results JSON. Screenshots of every page go to
@@ -362,6 +363,7 @@ class WebUiBrowserTest {
     assertThat(tokens).hasSize(PROMPT.length());
     assertThat(tokens.stream().map(WebElement::getText).collect(Collectors.joining())).isEqualTo(PROMPT);
     int latent = Integer.parseInt(browser.findElement(By.id("colour-latent")).getText());
+    assertThat(browser.findElement(By.id("run-output")).getAttribute("data-via")).as("the run's transport").isEqualTo("ws");
 
     // What the page shows is what the model computes: ask the API for that latent on the same prompt.
     String coderId = coderOf(JOB);
@@ -400,6 +402,7 @@ class WebUiBrowserTest {
     browser.findElement(By.id("run-lens")).click();
     wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("#lens-table tbody tr"), 5));
     assertThat(browser.findElements(By.cssSelector("#lens-table thead th.tokhead"))).hasSize(PROMPT.length());
+    assertThat(browser.findElement(By.id("lens-output")).getAttribute("data-via")).as("the lens's transport").isEqualTo("ws");
     shot("03-session-logit-lens");
 
     // The same prompt coloured by a neuron.
@@ -413,12 +416,33 @@ class WebUiBrowserTest {
     assertThat(browser.findElements(By.cssSelector("#tokens .tok[data-act]"))).hasSize(PROMPT.length());
     shot("04-session-neuron");
 
-    // A bad request shows the server's own message.
+    // A bad request shows the server's own message: the WebSocket's error frame reads as the HTTP error does.
     neuron.clear();
     neuron.sendKeys("99999");
     browser.findElement(By.id("run")).click();
     WebElement error = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#run-output [data-error]")));
     assertThat(error.getText()).contains("neurons[0]").contains("99999").contains("outside");
+    assertThat(browser.findElement(By.id("run-output")).getAttribute("data-via")).isEqualTo("ws");
+    JsonObject bad = new JsonObject().put("text", PROMPT).put("top", 10).put("hooks", new JsonArray().add(
+        new JsonObject().put("hook", "blocks.1.mlp.hook_post").put("neurons", new JsonArray().add(99999))));
+    assertThat(error.getText()).isEqualTo("run: " + post("/api/sessions/" + sessionId + "/run", bad, 400).getString("error"));
+
+    // Where no WebSocket opens, the page runs its prompt over HTTP instead (same tokens and colours).
+    ((JavascriptExecutor) browser).executeScript("window.realWebSocket = WebSocket;"
+        + "window.WebSocket = function () { throw new Error('no WebSocket here'); };"
+        + "location.hash = '#/sessions/' + arguments[0] + '?hook=blocks.1.mlp.hook_post&neuron=5&text=' + encodeURIComponent(arguments[1]);",
+        sessionId, PROMPT);
+    wait.until(ExpectedConditions.attributeToBe(By.id("run-output"), "data-via", "http"));
+    ((JavascriptExecutor) browser).executeScript("window.WebSocket = window.realWebSocket;");
+    List<WebElement> viaHttp = browser.findElements(By.cssSelector("#tokens .tok[data-act]"));
+    assertThat(viaHttp).hasSize(PROMPT.length());
+    JsonArray neuron5 = post("/api/sessions/" + sessionId + "/run", new JsonObject().put("text", PROMPT).put("top", 10)
+        .put("hooks", new JsonArray().add(new JsonObject().put("hook", "blocks.1.mlp.hook_post").put("neurons", new JsonArray().add(5)))))
+        .getJsonArray("activations").getJsonObject(0).getJsonArray("values");
+    for (int p = 0; p < viaHttp.size(); p++) {
+      assertThat(Double.parseDouble(viaHttp.get(p).getAttribute("data-act"))).as("neuron 5 at position %d", p)
+          .isCloseTo(neuron5.getJsonArray(p).getDouble(0), org.assertj.core.data.Offset.offset(1e-4));
+    }
 
     // The feature page of the latent: top examples with highlighted tokens, histogram, density, logits.
     browser.get(base + "/#/coders/" + coderId + "/features/" + latent);
