@@ -8,6 +8,7 @@ import dev.loupe.core.stream.ActivationStreamConsumer;
 import dev.loupe.core.stream.StreamOptions;
 import dev.loupe.sdk.activation.ActivationSource;
 import dev.loupe.sdk.activation.ActivationSources;
+import dev.loupe.sdk.activation.ForwardingActivationSource;
 import dev.loupe.sdk.config.ConfigException;
 import dev.loupe.sdk.config.ConfigSchema;
 import dev.loupe.sdk.config.JobConfig;
@@ -232,25 +233,12 @@ public final class NodeInputResolvers {
    * was refused after its inputs opened) also stops the harvest, which would otherwise run the
    * model to the end of its tokens for nobody.
    */
-  private record HarvestOwningSource(ActivationSource in, Harvest harvest) implements ActivationSource {
-    @Override
-    public dev.loupe.sdk.activation.ActivationBatch next() throws InterruptedException {
-      return in.next();
-    }
+  private static final class HarvestOwningSource extends ForwardingActivationSource {
+    private final Harvest harvest;
 
-    @Override
-    public String hookName() {
-      return in.hookName();
-    }
-
-    @Override
-    public int width() {
-      return in.width();
-    }
-
-    @Override
-    public long totalRows() {
-      return in.totalRows();
+    HarvestOwningSource(ActivationSource in, Harvest harvest) {
+      super(in);
+      this.harvest = harvest;
     }
 
     @Override
@@ -262,4 +250,5 @@ public final class NodeInputResolvers {
       }
     }
   }
+
 }

@@ -457,27 +457,12 @@ public final class SparseCoderTrainer implements AutoCloseable {
       gBDec = gBDec.sub(wEnc.matMul(gBEnc.reshape(dSae, 1)).reshape(coder.dIn()));
     }
 
-    Map<String, NDArray> grads = new LinkedHashMap<>();
-    grads.put(SparseCoder.W_ENC, gWEnc);
-    grads.put(SparseCoder.B_ENC, gBEnc);
-    grads.put(SparseCoder.W_DEC, gWDec);
-    grads.put(SparseCoder.B_DEC, gBDec);
-    if (gTheta != null) {
-      grads.put(SparseCoder.THRESHOLD, gTheta);
-    }
-    if (wSkip != null) {
-      grads.put(SparseCoder.W_SKIP, x.transpose().matMul(grad));
-    }
+    Map<String, NDArray> grads = gradientMap(gWEnc, gBEnc, gWDec, gBDec, gTheta,
+        wSkip != null ? x.transpose().matMul(grad) : null);
 
     // every activation's gate is 1 exactly where the code is non-zero, so it counts firings too
-    float[] firedPerLatent = gate.sum(new int[] {0}).toType(DataType.FLOAT32, false).toFloatArray();
-    long[] fired = new long[dSae];
-    long firedTotal = 0;
-    for (int j = 0; j < dSae; j++) {
-      fired[j] = Math.round(firedPerLatent[j]);
-      firedTotal += fired[j];
-    }
-    double l0 = (double) firedTotal / n;
+    long[] fired = firedCounts(gate.sum(new int[] {0}));
+    double l0 = (double) java.util.Arrays.stream(fired).sum() / n;
     double minKept = Double.NaN;
     if (act instanceof SparseActivation.BatchTopK) {
       NDArray scores = free ? f.mul(norms) : f;
@@ -595,25 +580,38 @@ public final class SparseCoderTrainer implements AutoCloseable {
       gBDec = gBDec.sub(wEnc.matMul(gBEnc.reshape(dSae, 1)).reshape(coder.dIn()));
     }
 
+    Map<String, NDArray> grads = gradientMap(gWEnc, gBEnc, gWDec, gBDec, null, gWSkip);
+    long[] fired = firedCounts(firedSum);
+    double fve = fractionOfVarianceExplained(y, rec, n);
+    return new Gradients(rec + sparsity, rec, rec / coder.dOut(), fve,
+        (double) java.util.Arrays.stream(fired).sum() / n, sparsity, 0, l1, grads, fired, Double.NaN, x, y, rowLoss);
+  }
+
+  /** Gradients by tensor name, in the order Adam updates them; theta and W_skip only when given. */
+  private static Map<String, NDArray> gradientMap(NDArray gWEnc, NDArray gBEnc, NDArray gWDec, NDArray gBDec,
+      NDArray gTheta, NDArray gWSkip) {
     Map<String, NDArray> grads = new LinkedHashMap<>();
     grads.put(SparseCoder.W_ENC, gWEnc);
     grads.put(SparseCoder.B_ENC, gBEnc);
     grads.put(SparseCoder.W_DEC, gWDec);
     grads.put(SparseCoder.B_DEC, gBDec);
-    if (wSkip != null) {
+    if (gTheta != null) {
+      grads.put(SparseCoder.THRESHOLD, gTheta);
+    }
+    if (gWSkip != null) {
       grads.put(SparseCoder.W_SKIP, gWSkip);
     }
-    // whole numbers below 2^24, exact in float32
-    float[] firedPerLatent = firedSum.toType(DataType.FLOAT32, false).toFloatArray();
-    long[] fired = new long[dSae];
-    long firedTotal = 0;
-    for (int j = 0; j < dSae; j++) {
-      fired[j] = Math.round(firedPerLatent[j]);
-      firedTotal += fired[j];
+    return grads;
+  }
+
+  /** Rows each latent fired on, from its per-latent sum of 0/1 gates (whole numbers below 2^24, exact in float32). */
+  private static long[] firedCounts(NDArray perLatentSums) {
+    float[] sums = perLatentSums.toType(DataType.FLOAT32, false).toFloatArray();
+    long[] fired = new long[sums.length];
+    for (int j = 0; j < sums.length; j++) {
+      fired[j] = Math.round(sums[j]);
     }
-    double fve = fractionOfVarianceExplained(y, rec, n);
-    return new Gradients(rec + sparsity, rec, rec / coder.dOut(), fve, (double) firedTotal / n, sparsity, 0, l1,
-        grads, fired, Double.NaN, x, y, rowLoss);
+    return fired;
   }
 
   /** {@code input weight^T + bias} in one fused product (the bias broadcast over rows). */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import dev.loupe.sdk.activation.ActivationBatch;
 import dev.loupe.sdk.activation.ActivationSource;
+import dev.loupe.sdk.activation.ForwardingActivationSource;
 import dev.loupe.sdk.config.ConfigException;
 import dev.loupe.sdk.dataset.Labeller;
 import dev.loupe.sdk.dataset.TokenDataset;
@@ -204,33 +205,17 @@ class NeuronsMethodTest {
   }
 
   /** A source that counts the batches taken from it, to show a refusal came before any reading. */
-  private static final class Counting implements ActivationSource {
-    private final ActivationSource in;
+  private static final class Counting extends ForwardingActivationSource {
     final AtomicInteger taken = new AtomicInteger();
 
     Counting(ActivationSource in) {
-      this.in = in;
+      super(in);
     }
 
     @Override
     public ActivationBatch next() throws InterruptedException {
       taken.incrementAndGet();
       return in.next();
-    }
-
-    @Override
-    public String hookName() {
-      return in.hookName();
-    }
-
-    @Override
-    public int width() {
-      return in.width();
-    }
-
-    @Override
-    public void close() {
-      in.close();
     }
   }
 
